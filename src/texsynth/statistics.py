@@ -1,0 +1,138 @@
+"""Texture statistics: Gram matrices of feature maps, and their storage.
+
+For a layer with N feature maps of M positions, F is the N×M matrix of responses and the
+Gram matrix G = F Fᵀ / M holds the spatially averaged co-activations of every pair of
+maps. Averaging over positions is what makes the description stationary (a *texture*) and
+independent of the image size. G is symmetric, so a layer contributes N(N+1)/2 numbers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import TexsynthError
+from .image_io import atomic_path
+
+FORMAT_VERSION = 1
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """Gram matrices of a batch of feature maps, normalised by the number of positions.
+
+    Args:
+        features: (B, N, H, W) or (N, H, W).
+    Returns:
+        (B, N, N) or (N, N): ``F Fᵀ / (H·W)``.
+    """
+    squeeze = features.dim() == 3
+    if squeeze:
+        features = features.unsqueeze(0)
+    b, n, h, w = features.shape
+    flat = features.reshape(b, n, h * w)
+    gram = torch.bmm(flat, flat.transpose(1, 2)) / (h * w)
+    return gram[0] if squeeze else gram
+
+
+def gram_parameter_count(channels: int) -> int:
+    """Unique entries of an N×N symmetric Gram matrix: N(N+1)/2."""
+    return channels * (channels + 1) // 2
+
+
+@dataclass
+class TextureStatistics:
+    """The Gram matrices that describe one texture, plus what is needed to synthesise it.
+
+    Saved to and loaded from a small file so a texture model can be shared without the
+    image it came from. ``meta`` records how the statistics were computed (network, pooling,
+    weights hash, source name and size, pixel range).
+    """
+
+    grams: dict[str, torch.Tensor]
+    pixel_min: torch.Tensor  # (C,) per-channel minimum of the source, C = 1 or 3
+    pixel_max: torch.Tensor
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def layers(self) -> list[str]:
+        return list(self.grams)
+
+    @property
+    def grayscale(self) -> bool:
+        return self.pixel_min.numel() == 1
+
+    @property
+    def parameter_count(self) -> int:
+        return sum(gram_parameter_count(g.shape[-1]) for g in self.grams.values())
+
+    def to(self, device: torch.device | str) -> TextureStatistics:
+        return TextureStatistics(
+            {k: g.to(device) for k, g in self.grams.items()},
+            self.pixel_min,
+            self.pixel_max,
+            dict(self.meta),
+        )
+
+    def subset(self, layers: list[str]) -> TextureStatistics:
+        missing = [name for name in layers if name not in self.grams]
+        if missing:
+            raise TexsynthError(
+                f"these statistics have no layer {', '.join(missing)} "
+                f"(they hold {', '.join(self.layers)})"
+            )
+        return TextureStatistics(
+            {k: self.grams[k] for k in layers}, self.pixel_min, self.pixel_max, dict(self.meta)
+        )
+
+    def save(self, path: str | os.PathLike) -> None:
+        payload = {
+            "format": "texsynth-statistics",
+            "version": FORMAT_VERSION,
+            "grams": {k: g.detach().cpu() for k, g in self.grams.items()},
+            "pixel_min": self.pixel_min.cpu(),
+            "pixel_max": self.pixel_max.cpu(),
+            "meta": _plain(self.meta),
+        }
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> TextureStatistics:
+        p = Path(path)
+        try:
+            payload = torch.load(p, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise TexsynthError(f"cannot read statistics file {p} ({type(exc).__name__})") from None
+        if not isinstance(payload, dict) or payload.get("format") != "texsynth-statistics":
+            raise TexsynthError(f"{p} is not a texsynth statistics file")
+        if payload.get("version") != FORMAT_VERSION:
+            raise TexsynthError(
+                f"{p} has statistics format {payload.get('version')}, expected {FORMAT_VERSION}"
+            )
+        return cls(payload["grams"], payload["pixel_min"], payload["pixel_max"], payload["meta"])
+
+
+def is_statistics_file(path: str | os.PathLike) -> bool:
+    """Cheap test whether ``path`` looks like a saved :class:`TextureStatistics`."""
+    p = Path(path)
+    if p.suffix not in (".pt", ".pth", ".texstats"):
+        return False
+    import zipfile
+
+    return p.is_file() and zipfile.is_zipfile(p)
+
+
+def _plain(value: Any) -> Any:
+    """Restrict metadata to types that ``torch.load(weights_only=True)`` accepts."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)

@@ -1,0 +1,298 @@
+"""Texture synthesis: start from white noise and optimise the pixels.
+
+``synthesize`` is the one entry point of the Python API; the CLI is a thin layer over it.
+It builds (or takes) a :class:`TextureModel`, computes or loads the source's statistics,
+draws seeded white noise within the source's per-channel pixel range, and hands the
+objective to an optimiser (SciPy L-BFGS-B by default, as in the paper).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import __version__
+from .errors import ImageError, SizeError, TexsynthError
+from .image_io import ImageLike, LoadedImage, load_image, save_image, to_pil
+from .network import deepest_layer, estimate_memory_bytes
+from .optimize import Callback, Optimizer, ScipyLBFGSB
+from .statistics import TextureStatistics, is_statistics_file
+from .texture_model import DEFAULT_LAYERS, TextureModel
+from .weights import Weights
+
+Source = ImageLike | LoadedImage | TextureStatistics
+Size = int | tuple[int, int] | None
+
+
+@dataclass
+class SynthesisResult:
+    """A synthesised texture and the record of how it was made."""
+
+    image: torch.Tensor  # (C, H, W) in [0, 1]
+    loss_history: list[float]
+    iterations: int
+    evaluations: int
+    stop_reason: str
+    seed: int
+    wall_time: float
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def initial_loss(self) -> float:
+        return self.loss_history[0]
+
+    @property
+    def final_loss(self) -> float:
+        return self.loss_history[-1]
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[2])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[1])
+
+    def to_pil(self):
+        return to_pil(self.image)
+
+    def save(self, path: str | os.PathLike) -> None:
+        save_image(self.image, path)
+
+    def record(self) -> dict[str, Any]:
+        """Everything needed to reproduce and judge this run (the CLI's JSON sidecar)."""
+        return {
+            "texsynth_version": __version__,
+            "parameters": self.parameters,
+            "seed": self.seed,
+            "size": [self.width, self.height],
+            "iterations": self.iterations,
+            "evaluations": self.evaluations,
+            "stop_reason": self.stop_reason,
+            "initial_loss": self.initial_loss,
+            "final_loss": self.final_loss,
+            "loss_history": self.loss_history,
+            "wall_time_s": self.wall_time,
+            "versions": {
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+            },
+        }
+
+
+def parse_size(size: Size, default: tuple[int, int]) -> tuple[int, int]:
+    """``None`` → default, ``n`` → (n, n), ``(width, height)`` as given."""
+    if size is None:
+        return default
+    if isinstance(size, int):
+        size = (size, size)
+    width, height = (int(v) for v in size)
+    if width <= 0 or height <= 0:
+        raise SizeError(f"size must be positive, got {width}x{height}")
+    return width, height
+
+
+def available_memory_bytes(device: torch.device) -> int:
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def check_memory(
+    width: int, height: int, last_layer: str, device: torch.device, force: bool
+) -> int:
+    """Refuse (unless ``force``) sizes whose estimated memory exceeds what the device has free."""
+    need = estimate_memory_bytes(width, height, last_layer)
+    have = available_memory_bytes(device)
+    if need > 0.9 * have and not force:
+        raise SizeError(
+            f"a {width}x{height} synthesis needs about {need / 2**30:.1f} GiB, but only "
+            f"{have / 2**30:.1f} GiB is free on {device}; choose a smaller size or pass --force"
+        )
+    return need
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise TexsynthError(f"unknown device {device!r}; use cpu or cuda") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise TexsynthError("device cuda requested, but no CUDA GPU is available to torch")
+    return dev
+
+
+def white_noise(
+    channels: int, height: int, width: int, lower: torch.Tensor, upper: torch.Tensor, seed: int
+) -> torch.Tensor:
+    """Seeded uniform white noise in each channel's [lower, upper], shape (1, C, H, W).
+
+    Drawn on the CPU with its own generator, so the start is the same on every device.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    u = torch.rand((1, channels, height, width), generator=gen)
+    return lower.view(1, -1, 1, 1) + u * (upper - lower).view(1, -1, 1, 1)
+
+
+def match_histograms(image: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Per-channel histogram matching of (C, H, W) ``image`` to ``reference`` (scikit-image)."""
+    from skimage.exposure import match_histograms as _match
+
+    out = _match(image.cpu().numpy(), reference.cpu().numpy(), channel_axis=0)
+    return torch.from_numpy(out).float().clamp(0, 1)
+
+
+def _source_statistics(
+    source: Source, model: TextureModel
+) -> tuple[TextureStatistics, LoadedImage | None]:
+    if isinstance(source, TextureStatistics):
+        return source, None
+    if isinstance(source, (str, os.PathLike)) and is_statistics_file(source):
+        return TextureStatistics.load(source), None
+    image = source if isinstance(source, LoadedImage) else load_image(source)
+    return model.statistics(image), image
+
+
+def synthesize(
+    source: Source,
+    size: Size = None,
+    *,
+    layers: Sequence[str] = DEFAULT_LAYERS,
+    layer_weights: Sequence[float] | None = None,
+    iters: int = 500,
+    seed: int = 0,
+    pool: str = "avg",
+    weights: Weights | str | os.PathLike | None = None,
+    verify_weights: bool = True,
+    tol: float = 0.0,
+    hist_match: bool = False,
+    device: str | torch.device = "cpu",
+    callback: Callback | None = None,
+    snapshot_every: int = 0,
+    snapshot_dir: str | os.PathLike | None = None,
+    progress: bool = False,
+    force: bool = False,
+    model: TextureModel | None = None,
+    loss: nn.Module | None = None,
+    optimizer: Optimizer | None = None,
+) -> SynthesisResult:
+    """Synthesise a texture like ``source``.
+
+    Args:
+        source: an image (path, ``builtin:NAME``, PIL image, array, tensor) or saved
+            :class:`TextureStatistics` (object or file).
+        size: output ``(width, height)`` or one number for a square; default the source's size.
+        layers, layer_weights: the texture model (default: the paper's five layers, weight 1).
+        iters: maximum number of optimiser iterations.
+        seed: seed of the white-noise start; a seeded run is bit-reproducible on one machine.
+        pool: ``"avg"`` (paper) or ``"max"``.
+        weights: weights file or :class:`Weights` (default: normalised VGG-19, hash-checked).
+        tol: stop once the loss falls by less than this fraction over 10 iterations (0: never).
+        hist_match: match each channel's histogram to the source's afterwards.
+        device: ``"cpu"`` or ``"cuda"``.
+        callback: ``callback(iteration, loss, image)`` after every iteration; return True to stop.
+        snapshot_every, snapshot_dir: save the image every k iterations into a folder.
+        progress: show a progress bar with iteration and loss.
+        force: run even when the memory estimate exceeds what is free.
+        model: a prebuilt :class:`TextureModel` (overrides layers, weights, pool).
+        loss: a loss module to minimise instead of the model's Gram loss; it receives the
+            model's features.
+        optimizer: an object with ``minimize(...)`` (default: :class:`ScipyLBFGSB`).
+    """
+    if iters < 0:
+        raise TexsynthError(f"iterations must be >= 0, got {iters}")
+    if snapshot_every < 0:
+        raise TexsynthError("snapshot_every must be >= 0")
+    dev = resolve_device(device)
+    if model is None:
+        model = TextureModel.from_weights(
+            weights, layers, layer_weights, pool=pool, device=dev, verify=verify_weights
+        )
+    else:
+        model.network.to(dev)
+    target, image = _source_statistics(source, model)
+    if hist_match and image is None:
+        raise ImageError("histogram matching needs the source image, not only its statistics")
+    default_size = tuple(target.meta.get("source_size", ())) or None
+    if size is None and default_size is None:
+        raise SizeError("statistics without a recorded source size need an explicit size")
+    width, height = parse_size(size, default_size)  # type: ignore[arg-type]
+    model.check_size(width, height, "output size")
+    check_memory(width, height, deepest_layer(model.layers), dev, force)
+
+    objective_loss = loss if loss is not None else model.loss(target)
+    objective_loss = objective_loss.to(dev)
+
+    def objective(x: torch.Tensor) -> torch.Tensor:
+        return objective_loss(model.features(x)).sum()
+
+    channels = 1 if target.grayscale else 3
+    lower, upper = target.pixel_min.float(), target.pixel_max.float()
+    x0 = white_noise(channels, height, width, lower, upper, seed).to(dev)
+
+    snapshot_path = Path(snapshot_dir) if snapshot_dir else None
+    if snapshot_every and snapshot_path is None:
+        raise TexsynthError("snapshots need a snapshot folder")
+    if snapshot_path is not None:
+        snapshot_path.mkdir(parents=True, exist_ok=True)
+
+    def on_iteration(iteration: int, value: float, x: torch.Tensor) -> bool | None:
+        if snapshot_every and iteration % snapshot_every == 0:
+            save_image(x[0].clamp(0, 1), snapshot_path / f"iter_{iteration:05d}.png")  # type: ignore[operator]
+        return callback(iteration, value, x) if callback is not None else None
+
+    optimizer = optimizer or ScipyLBFGSB()
+    start = time.perf_counter()
+    result = optimizer.minimize(
+        objective,
+        x0,
+        lower.view(1, -1, 1, 1).to(dev),
+        upper.view(1, -1, 1, 1).to(dev),
+        max_iter=iters,
+        tol=tol,
+        callback=on_iteration,
+        progress=progress,
+    )
+    wall = time.perf_counter() - start
+    pixels = result.x[0].detach().cpu().clamp(0, 1)
+    if hist_match:
+        pixels = match_histograms(pixels, image.pixels)  # type: ignore[union-attr]
+    parameters = {
+        "source": target.meta.get("source"),
+        "size": [width, height],
+        "layers": list(model.layers),
+        "layer_weights": [model.layer_weights[k] for k in model.layers],
+        "iters": iters,
+        "tol": tol,
+        "pool": model.network.pool,
+        "padding": model.network.padding,
+        "hist_match": hist_match,
+        "device": str(dev),
+        "optimizer": optimizer.name,
+        "grayscale": channels == 1,
+        "model_parameters": model.parameter_count,
+        "weights": model.weights_info,
+        "loss": type(objective_loss).__name__,
+    }
+    return SynthesisResult(
+        image=pixels,
+        loss_history=result.loss_history,
+        iterations=result.iterations,
+        evaluations=result.evaluations,
+        stop_reason=result.stop_reason,
+        seed=seed,
+        wall_time=wall,
+        parameters=parameters,
+    )

@@ -1,0 +1,74 @@
+"""Shared fixtures: the real normalised VGG-19 (loaded once), small images, a CLI runner."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from texsynth.image_io import load_image, resize_and_crop
+from texsynth.network import CONV_NAMES
+from texsynth.weights import Weights, load_weights
+
+TORCHVISION_CONV_KEYS = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
+CONV_CHANNELS = (3, 64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512)
+
+
+@pytest.fixture(scope="session")
+def vgg_weights() -> Weights:
+    return load_weights()
+
+
+@pytest.fixture(scope="session")
+def small_color() -> torch.Tensor:
+    """A 64×64 colour texture crop (scikit-image's immunohistochemistry image)."""
+    return resize_and_crop(load_image("builtin:ihc").pixels, 64)
+
+
+@pytest.fixture()
+def color_png(tmp_path: Path, small_color: torch.Tensor) -> Path:
+    path = tmp_path / "source.png"
+    arr = (small_color.numpy().transpose(1, 2, 0) * 255).round().astype(np.uint8)
+    Image.fromarray(arr).save(path)
+    return path
+
+
+def torchvision_state_dict(seed: int = 0, scale: float = 1.0) -> dict[str, torch.Tensor]:
+    """A random VGG-19 state dict in torchvision's layout (features.N.*, classifier.*)."""
+    gen = torch.Generator().manual_seed(seed)
+    sd: dict[str, torch.Tensor] = {}
+    for i, key in enumerate(TORCHVISION_CONV_KEYS):
+        c_in, c_out = CONV_CHANNELS[i], CONV_CHANNELS[i + 1]
+        std = scale * (2.0 / (9 * c_in)) ** 0.5
+        sd[f"features.{key}.weight"] = torch.randn(c_out, c_in, 3, 3, generator=gen) * std
+        sd[f"features.{key}.bias"] = torch.randn(c_out, generator=gen) * 0.01
+    sd["classifier.0.weight"] = torch.zeros(4, 4)  # present in real files, ignored
+    assert len(CONV_NAMES) == len(TORCHVISION_CONV_KEYS)
+    return sd
+
+
+class CliResult:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+
+@pytest.fixture()
+def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """Run ``texsynth ARGS`` in-process through the real entry point (error handling included)."""
+    from texsynth.cli import main
+
+    def run(*args: str) -> CliResult:
+        monkeypatch.setattr(sys, "argv", ["texsynth", *map(str, args)])
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run

@@ -1,0 +1,202 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+QUICK = ["--iters", "3", "--layers", "conv1_1,pool1,pool2", "-q"]
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def assert_clean_failure(result, folder: Path, before: list[str], message: str) -> None:
+    """Non-zero exit, exactly one line on stderr, no traceback, nothing new on disk."""
+    assert result.code != 0
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("texsynth: error:") and message in lines[0], lines[0]
+    assert "Traceback" not in result.err
+    assert listing(folder) == before
+
+
+def test_synth_writes_png_and_sidecar(run_cli, color_png, tmp_path):
+    out = tmp_path / "out.png"
+    result = run_cli("synth", color_png, "-o", out, "--size", "48x32", "--seed", "3", *QUICK)
+    assert result.code == 0, result.err
+    assert Image.open(out).size == (48, 32)  # WIDTHxHEIGHT
+    record = json.loads((tmp_path / "out.json").read_text())
+    assert record["seed"] == 3 and record["size"] == [48, 32]
+    assert record["parameters"]["layers"] == ["conv1_1", "pool1", "pool2"]
+    assert record["parameters"]["weights"]["sha256"].startswith("804ca283")
+    assert len(record["loss_history"]) == 4 and record["final_loss"] < record["initial_loss"]
+    for key in ("texsynth_version", "wall_time_s", "versions"):
+        assert key in record
+
+
+def test_existing_output_is_refused_unless_overwrite(run_cli, color_png, tmp_path):
+    out = tmp_path / "out.png"
+    out.write_bytes(b"precious")
+    before = listing(tmp_path)
+    result = run_cli("synth", color_png, "-o", out, "--size", "32", *QUICK)
+    assert_clean_failure(result, tmp_path, before, "output file exists")
+    assert out.read_bytes() == b"precious"
+    assert run_cli("synth", color_png, "-o", out, "--size", "32", "--overwrite", *QUICK).code == 0
+    assert Image.open(out).size == (32, 32)
+
+
+def _truncated_png(folder: Path) -> Path:
+    path = folder / "cut.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(
+        path
+    )
+    path.write_bytes(path.read_bytes()[:2000])
+    return path
+
+
+@pytest.mark.parametrize(
+    "make_source, extra, message",
+    [
+        (lambda d: d / "missing.png", [], "no such file"),
+        (lambda d: d, [], "is a directory"),
+        (_truncated_png, [], "truncated or corrupt"),
+        (
+            lambda d: (d / "notes.png").write_text("hello") and d / "notes.png",
+            [],
+            "not an image file",
+        ),
+        (
+            lambda d: (Image.new("RGB", (10, 12)).save(d / "tiny.png"), d / "tiny.png")[1],
+            [],
+            "need at least 16x16 px",
+        ),
+        (lambda d: "builtin:nope", [], "unknown built-in image"),
+    ],
+    ids=["missing", "directory", "truncated", "not-an-image", "too-small", "unknown-builtin"],
+)
+def test_bad_sources(run_cli, tmp_path, make_source, extra, message):
+    work = tmp_path / "work"
+    work.mkdir()
+    source = make_source(work)
+    before = listing(work)
+    result = run_cli("synth", source, "-o", work / "out.png", "--iters", "2", "-q", *extra)
+    assert_clean_failure(result, work, before, message)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--size", "100000x100000"], "GiB"),
+        (["--size", "8x40"], "need at least 16x16"),
+        (["--size", "12by"], "is not WIDTHxHEIGHT"),
+        (["--layers", "conv1_1,conv9_9"], "unknown layer"),
+        (["--weights-per-layer", "1,2"], "2 layer weights for 5 layers"),
+        (["--pool", "median"], "median"),
+        (["--device", "tpu"], "unknown device"),
+    ],
+    ids=[
+        "absurd-size",
+        "small-size",
+        "bad-size",
+        "bad-layer",
+        "weights-mismatch",
+        "bad-pool",
+        "bad-device",
+    ],
+)
+def test_bad_options(run_cli, color_png, tmp_path, args, message):
+    before = listing(tmp_path)
+    result = run_cli("synth", color_png, "-o", tmp_path / "out.png", "--iters", "2", "-q", *args)
+    assert_clean_failure(result, tmp_path, before, message)
+
+
+def test_bad_output_locations(run_cli, color_png, tmp_path):
+    before = listing(tmp_path)
+    r = run_cli("synth", color_png, "-o", tmp_path / "nowhere" / "out.png", *QUICK)
+    assert_clean_failure(r, tmp_path, before, "output directory does not exist")
+    r = run_cli("synth", color_png, "-o", tmp_path / "out.xyz", *QUICK)
+    assert_clean_failure(r, tmp_path, before, "unknown image format")
+
+
+def test_bad_weights_file(run_cli, color_png, tmp_path):
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"\x00" * 100)
+    before = listing(tmp_path)
+    r = run_cli("synth", color_png, "-o", tmp_path / "out.png", "--weights", bad, *QUICK)
+    assert_clean_failure(r, tmp_path, before, "cannot read weights file")
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P", "I;16", "LA", "CMYK"])
+def test_unusual_image_modes_are_converted(run_cli, tmp_path, small_color, mode):
+    rgb = Image.fromarray((small_color.numpy().transpose(1, 2, 0) * 255).astype(np.uint8))
+    if mode == "I;16":
+        img = Image.fromarray(np.asarray(rgb.convert("L"), dtype=np.uint16) * 257)
+        assert img.mode.startswith("I")
+        path = tmp_path / "src16.png"
+    elif mode == "RGBA":
+        img = rgb.convert("RGBA")
+        img.putalpha(128)
+        path = tmp_path / "src.png"
+    elif mode == "CMYK":
+        img, path = rgb.convert("CMYK"), tmp_path / "src.jpg"
+    else:
+        img, path = rgb.convert(mode), tmp_path / "src.png"
+    img.save(path)
+    out = tmp_path / "out.png"
+    result = run_cli("synth", path, "-o", out, "--size", "32", *QUICK)
+    assert result.code == 0, result.err
+    expected = "L" if mode in ("I;16", "LA") else "RGB"
+    assert Image.open(out).mode == expected
+
+
+def test_analyze_then_synth_from_statistics(run_cli, color_png, tmp_path):
+    stats = tmp_path / "tex.pt"
+    r = run_cli("analyze", color_png, "-o", stats, "--layers", "conv1_1,pool1,pool2")
+    assert r.code == 0, r.err
+    assert "12,416 parameters" in r.err  # 2080 + 2080 + 8256
+    out = tmp_path / "from_stats.png"
+    assert run_cli("synth", stats, "-o", out, *QUICK).code == 0
+    assert Image.open(out).size == (64, 64)  # default: the source size recorded in the file
+    r = run_cli("synth", stats, "-o", tmp_path / "x.png", "--layers", "pool3", "-q")
+    assert r.code != 0 and "no layer pool3" in r.err
+
+
+def test_info_reports_weights_and_parameter_count(run_cli):
+    result = run_cli("info")
+    assert result.code == 0
+    assert "OK (normalised VGG-19)" in result.out
+    assert "176,640 parameters" in result.out
+
+
+def test_console_entry_point_has_no_traceback(tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "texsynth.cli",
+            "synth",
+            str(tmp_path / "nope.jpg"),
+            "-o",
+            str(tmp_path / "o.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"texsynth: error: no such file: {tmp_path / 'nope.jpg'}"
+    assert listing(tmp_path) == []
+
+
+def test_outputs_get_ordinary_file_permissions(run_cli, color_png, tmp_path):
+    import os
+
+    out = tmp_path / "perm.png"
+    assert run_cli("synth", color_png, "-o", out, "--size", "32", *QUICK).code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask

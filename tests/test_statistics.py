@@ -1,0 +1,58 @@
+import pytest
+import torch
+
+from texsynth.errors import TexsynthError
+from texsynth.network import LAYER_CHANNELS
+from texsynth.statistics import TextureStatistics, gram_matrix, gram_parameter_count
+from texsynth.texture_model import DEFAULT_LAYERS, parameter_count
+
+
+def test_gram_of_known_tensor():
+    # Two maps on a 1×2 grid: F = [[1, 2], [3, 4]], M = 2 → G = F Fᵀ / 2.
+    features = torch.tensor([[[[1.0, 2.0]], [[3.0, 4.0]]]])
+    expected = torch.tensor([[5.0, 11.0], [11.0, 25.0]]) / 2
+    assert torch.allclose(gram_matrix(features)[0], expected)
+    assert torch.allclose(gram_matrix(features[0]), expected)  # unbatched input
+
+
+def test_gram_is_symmetric_and_size_independent():
+    torch.manual_seed(0)
+    tile = torch.rand(1, 8, 5, 7)
+    tiled = tile.repeat(1, 1, 3, 2)  # same statistics on a larger grid
+    g = gram_matrix(tile)
+    assert torch.allclose(g, g.transpose(1, 2))
+    assert torch.allclose(g, gram_matrix(tiled), atol=1e-6)
+
+
+def test_parameter_count_matches_paper():
+    assert gram_parameter_count(64) == 2080
+    assert parameter_count(DEFAULT_LAYERS) == 176_640  # the paper's "~177k"
+    assert parameter_count(["conv1_1"]) == 2080
+    assert sum(gram_parameter_count(LAYER_CHANNELS[n]) for n in DEFAULT_LAYERS) == 176_640
+
+
+def test_statistics_roundtrip(tmp_path):
+    grams = {"conv1_1": torch.rand(64, 64), "pool1": torch.rand(64, 64)}
+    stats = TextureStatistics(
+        grams, torch.zeros(3), torch.ones(3), {"source": "x", "source_size": [5, 6]}
+    )
+    path = tmp_path / "tex.pt"
+    stats.save(path)
+    loaded = TextureStatistics.load(path)
+    assert loaded.layers == ["conv1_1", "pool1"]
+    assert torch.equal(loaded.grams["pool1"], grams["pool1"])
+    assert loaded.meta["source_size"] == [5, 6]
+    assert loaded.parameter_count == 2 * 2080
+    with pytest.raises(TexsynthError, match="no layer pool2"):
+        loaded.subset(["pool2"])
+
+
+def test_loading_a_non_statistics_file_fails(tmp_path):
+    path = tmp_path / "other.pt"
+    torch.save({"a": torch.zeros(1)}, path)
+    with pytest.raises(TexsynthError, match="not a texsynth statistics file"):
+        TextureStatistics.load(path)
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(TexsynthError, match="cannot read"):
+        TextureStatistics.load(bad)
