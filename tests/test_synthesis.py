@@ -23,6 +23,13 @@ def test_loss_falls(small_color, model):
     assert result.iterations == 30 and result.evaluations >= 30
 
 
+def test_zero_iterations_returns_the_noise_start(small_color, model):
+    result = synthesize(small_color, size=32, model=model, iters=0)
+    assert result.iterations == 0 and len(result.loss_history) == 1
+    again = synthesize(small_color, size=32, model=model, iters=0)
+    assert torch.equal(result.image, again.image)
+
+
 def test_seeded_run_is_bit_reproducible(small_color, model):
     a = synthesize(small_color, size=32, seed=7, model=model, iters=10)
     b = synthesize(small_color, size=32, seed=7, model=model, iters=10)

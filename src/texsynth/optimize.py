@@ -100,6 +100,8 @@ class ScipyLBFGSB:
         x_start = x0.detach().cpu().double().numpy().ravel()
         initial_loss, _ = fun(x_start)
         history = [initial_loss]
+        if max_iter == 0:  # SciPy would still take one step
+            return OptimizationResult(x0.detach().clone(), history, 0, evaluations, "max_iter")
         bounds = scipy.optimize.Bounds(
             lower.expand(shape).cpu().double().numpy().ravel(),
             upper.expand(shape).cpu().double().numpy().ravel(),
