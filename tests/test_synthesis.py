@@ -85,6 +85,9 @@ def test_statistics_file_reproduces_the_image_run(small_color, model, tmp_path):
     from_file = synthesize(str(path), size=32, model=model, iters=8)
     assert torch.equal(from_image.image, from_file.image)
     assert isinstance(TextureStatistics.load(path), TextureStatistics)
+    max_model = TextureModel.from_weights(layers=FAST["layers"], pool="max")
+    with pytest.warns(UserWarning, match="computed with pool 'avg'"):
+        synthesize(path, size=32, model=max_model, iters=1)
     with pytest.raises(ImageError, match="needs the source image"):
         synthesize(path, size=32, model=model, iters=1, hist_match=True)
 

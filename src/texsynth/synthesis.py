@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import platform
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,6 +232,14 @@ def synthesize(
     else:
         model.network.to(dev)
     target, image = _source_statistics(source, model)
+    made_with = target.meta.get("weights", {})
+    for key in ("sha256", "pool", "padding"):
+        if made_with.get(key) != model.weights_info.get(key):
+            warnings.warn(
+                f"the statistics were computed with {key} {made_with.get(key)!r}, "
+                f"this model uses {model.weights_info.get(key)!r}",
+                stacklevel=2,
+            )
     if hist_match and image is None:
         raise ImageError("histogram matching needs the source image, not only its statistics")
     default_size = tuple(target.meta.get("source_size", ())) or None
