@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -77,7 +79,7 @@ def test_histogram_matching_matches_each_channel(small_color, model):
         assert not torch.allclose(torch.quantile(plain.image[c].flatten(), q), source_q, atol=0.01)
 
 
-def test_statistics_file_reproduces_the_image_run(small_color, model, tmp_path):
+def test_statistics_file_reproduces_the_image_run(small_color, model, vgg_weights, tmp_path):
     stats = model.statistics(small_color)
     path = tmp_path / "tex.pt"
     stats.save(path)
@@ -85,9 +87,13 @@ def test_statistics_file_reproduces_the_image_run(small_color, model, tmp_path):
     from_file = synthesize(str(path), size=32, model=model, iters=8)
     assert torch.equal(from_image.image, from_file.image)
     assert isinstance(TextureStatistics.load(path), TextureStatistics)
-    max_model = TextureModel.from_weights(layers=FAST["layers"], pool="max")
+    max_model = TextureModel.from_weights(vgg_weights, layers=FAST["layers"], pool="max")
     with pytest.warns(UserWarning, match="computed with pool 'avg'"):
         synthesize(path, size=32, model=max_model, iters=1)
+    bare = TextureStatistics(stats.grams, stats.pixel_min, stats.pixel_max, {"source_size": [8, 8]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing recorded, nothing to warn about
+        synthesize(bare, size=32, model=model, iters=1)
     with pytest.raises(ImageError, match="needs the source image"):
         synthesize(path, size=32, model=model, iters=1, hist_match=True)
 

@@ -232,9 +232,10 @@ def synthesize(
     else:
         model.network.to(dev)
     target, image = _source_statistics(source, model)
+    # Compare only what the statistics recorded (hand-made statistics may record nothing).
     made_with = target.meta.get("weights", {})
     for key in ("sha256", "pool", "padding"):
-        if made_with.get(key) != model.weights_info.get(key):
+        if key in made_with and made_with[key] != model.weights_info.get(key):
             warnings.warn(
                 f"the statistics were computed with {key} {made_with.get(key)!r}, "
                 f"this model uses {model.weights_info.get(key)!r}",
