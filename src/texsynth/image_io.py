@@ -33,6 +33,13 @@ BUILTIN_IMAGES: dict[str, str] = {
     "chelsea": "chelsea",
     "astronaut": "astronaut",
     "rocket": "rocket",
+    "camera": "camera",
+    "coins": "coins",
+    "moon": "moon",
+    "page": "page",
+    "text": "text",
+    "retina": "retina",
+    "clock": "clock",
 }
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor

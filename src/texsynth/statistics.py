@@ -35,8 +35,56 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
         features = features.unsqueeze(0)
     b, n, h, w = features.shape
     flat = features.reshape(b, n, h * w)
-    gram = torch.bmm(flat, flat.transpose(1, 2)) / (h * w)
+    gram = _SymmetricGram.apply(flat) / (h * w)
     return gram[0] if squeeze else gram
+
+
+class _SymmetricGram(torch.autograd.Function):
+    """F Fᵀ with a backward pass of one matrix product, (dG + dGᵀ) F, instead of autograd's
+    two: for the 1,024-map multi-scale network that is a third of the Gram's cost."""
+
+    @staticmethod
+    def forward(ctx, flat: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(flat)
+        return torch.bmm(flat, flat.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (flat,) = ctx.saved_tensors
+        return torch.bmm(grad + grad.transpose(1, 2), flat)
+
+
+def pca_projection(features: torch.Tensor, k: int) -> torch.Tensor:
+    """The first ``k`` principal directions of one image's feature maps, as a (k, N) matrix.
+
+    PCA (scikit-learn) over positions: each of the M positions is a sample of N channels.
+    Its rows are orthonormal. A source has at most M − 1 directions of non-zero variance
+    (a 128² image has only 64 positions at pool4); when ``k`` asks for more, the basis is
+    completed with orthonormal directions in which the source does not vary, so the reduced
+    model keeps exactly k(k+1)/2 numbers and still demands what the source shows: nothing
+    there.
+    """
+    from sklearn.decomposition import PCA
+
+    n = features.shape[0]
+    if not 1 <= k <= n:
+        raise TexsynthError(f"cannot keep {k} components of a layer with {n} maps")
+    samples = features.reshape(n, -1).T.double().cpu().numpy()  # (M, N)
+    available = min(k, samples.shape[0] - 1) if samples.shape[0] > 1 else 0
+    rows = torch.zeros(0, n, dtype=torch.float64)
+    if available > 0:
+        pca = PCA(n_components=available, svd_solver="full").fit(samples)
+        rows = torch.from_numpy(pca.components_)
+    if rows.shape[0] < k:
+        # QR of [rows; identity] gives an orthonormal basis whose first rows span `rows`.
+        q, _ = torch.linalg.qr(torch.cat([rows, torch.eye(n, dtype=torch.float64)]).T)
+        rows = torch.cat([rows, q[:, rows.shape[0] : k].T])
+    return rows.float()
+
+
+def project_features(features: torch.Tensor, projection: torch.Tensor) -> torch.Tensor:
+    """(B, N, H, W) maps onto the rows of a (k, N) projection: (B, k, H, W)."""
+    return torch.einsum("kn,bnhw->bkhw", projection.to(features.dtype), features)
 
 
 def gram_parameter_count(channels: int) -> int:

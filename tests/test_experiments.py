@@ -1,0 +1,170 @@
+"""The paper's experiments, run end to end at a tiny size: structure of outputs and basic truths."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from texsynth.experiments import EXPERIMENTS, Settings, run_all, run_experiment
+from texsynth.experiments.readout import READOUT_LAYERS, builtin_dataset
+
+TINY = Settings(
+    size=32,
+    iters=8,
+    sources=("builtin:ihc", "builtin:brick"),
+    progress=False,
+    per_class=3,
+    budgets=(1_000, 176_640),
+)
+
+
+@pytest.fixture(scope="module")
+def figures(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("figures")
+    run_all(TINY, out)
+    return out
+
+
+def rows(folder: Path, name: str) -> list[dict[str, str]]:
+    with open(folder / name / f"{name}.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def record(folder: Path, name: str) -> dict:
+    return json.loads((folder / name / f"{name}.json").read_text())
+
+
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_every_experiment_writes_figure_and_data(figures: Path, name: str) -> None:
+    folder = figures / name
+    for suffix in ("png", "pdf", "csv", "json"):
+        assert (folder / f"{name}.{suffix}").stat().st_size > 0
+    with Image.open(folder / f"{name}.png") as img:
+        assert img.width > 300 and img.height > 300
+    assert (folder / f"{name}.pdf").read_bytes().startswith(b"%PDF")
+    data = record(figures, name)
+    assert data["settings"]["size"] == 32 and data["caption"]
+    assert data["rows"] and len(data["rows"]) == len(rows(figures, name))
+    # Every synthesis named in the table exists as a full-size image.
+    for row in rows(figures, name):
+        if row.get("image"):
+            with Image.open(folder / row["image"]) as img:
+                assert img.size == (32, 32)
+    assert not list(figures.glob(".*.tmp")), "scratch folders must not be left behind"
+
+
+def test_index_page_shows_every_figure_with_caption(figures: Path) -> None:
+    page = (figures / "index.html").read_text()
+    for name in EXPERIMENTS:
+        assert f'src="{name}/{name}.png"' in page
+        assert f'href="{name}/{name}.csv"' in page
+        caption = record(figures, name)["caption"]
+        assert caption[:40].replace("'", "&#x27;") in page
+
+
+def test_layer_progression_rows_and_counts(figures: Path) -> None:
+    table = rows(figures, "layers")
+    models = [r["model"] for r in table]
+    assert models.count("conv1_1") == 2 and models.count("portilla_simoncelli") == 2
+    counts = {r["model"]: int(r["parameters"]) for r in table if r["parameters"]}
+    assert counts == {
+        "conv1_1": 2_080,
+        "pool1": 4_160,
+        "pool2": 12_416,
+        "pool3": 45_312,
+        "pool4": 176_640,
+    }
+    # Every synthesis, Portilla–Simoncelli's included, lowered its loss.
+    for r in table:
+        assert float(r["final_loss"]) < float(r["initial_loss"])
+    # plenoptic's PS is grey: its images are single-channel.
+    ps = next(r for r in table if r["model"] == "portilla_simoncelli")
+    with Image.open(figures / "layers" / ps["image"]) as img:
+        assert img.mode == "L"
+    assert "grey" in record(figures, "layers")["caption"]
+
+
+def test_reduced_models_have_the_stated_counts(figures: Path) -> None:
+    table = rows(figures, "parameters")
+    by_budget = {int(r["budget"]): r for r in table}
+    assert int(by_budget[1_000]["components"]) == 19
+    assert int(by_budget[1_000]["parameters"]) == 950
+    assert int(by_budget[176_640]["parameters"]) == 176_640
+    progression = record(figures, "parameters")["progression_parameters"]
+    assert [p["parameters"] for p in progression] == [2_080, 4_160, 12_416, 45_312, 176_640]
+
+
+def test_random_vgg_is_worse_than_trained_on_the_held_out_metric(figures: Path) -> None:
+    """The paper's Fig. 3C finding, at equal iterations, judged by the trained VGG-19."""
+    table = rows(figures, "networks")
+    assert {r["model"] for r in table} == {
+        "vgg19",
+        "hed_vgg16",
+        "vgg19_random",
+        "multiscale_random",
+    }
+    for source in ("ihc", "brick"):
+        err = {r["model"]: float(r["gram_error_vgg19"]) for r in table if r["source"] == source}
+        assert err["vgg19_random"] > err["vgg19"]
+    # Every network's synthesis made progress on its own loss (grey sources included).
+    for r in table:
+        assert float(r["final_loss"]) < float(r["initial_loss"]), r
+    assert "cannot be obtained offline" in record(figures, "networks")["caption"]
+
+
+def test_readout_builtin_set_says_it_is_not_imagenet(figures: Path) -> None:
+    table = rows(figures, "readout")
+    assert [r["layer"] for r in table] == list(READOUT_LAYERS)
+    for r in table:
+        assert 0.0 <= float(r["accuracy_mean"]) <= 1.0
+        assert int(r["classes"]) == 16 and int(r["images"]) == 48
+    assert "NOT the paper's ImageNet experiment" in record(figures, "readout")["caption"]
+
+
+def test_builtin_readout_set_is_seeded() -> None:
+    a, la = builtin_dataset(2, 32, seed=1)
+    b, lb = builtin_dataset(2, 32, seed=1)
+    assert la == lb and all((x == y).all() for x, y in zip(a, b, strict=True))
+
+
+def test_readout_on_a_labelled_folder_separates_classes(tmp_path: Path) -> None:
+    """Stripes vs. checkerboards: any layer's Gram features tell them apart."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:48, :48]
+    for cls in ("stripes", "checks"):
+        (tmp_path / "data" / cls).mkdir(parents=True)
+        for i in range(6):
+            period = rng.integers(4, 9)
+            phase = rng.integers(0, period)
+            if cls == "stripes":
+                img = ((xx + phase) // period) % 2
+            else:
+                img = (((xx + phase) // period) + (yy // period)) % 2
+            noisy = img * 200 + rng.integers(0, 40, img.shape)
+            Image.fromarray(noisy.astype(np.uint8)).save(tmp_path / "data" / cls / f"{i}.png")
+    settings = Settings(size=32, progress=False, data=str(tmp_path / "data"))
+    rec = run_experiment("readout", settings, tmp_path / "out")
+    assert rec.data["dataset"].startswith("folder")
+    accuracies = [r["accuracy_mean"] for r in rec.data["rows"]]
+    assert accuracies[0] == pytest.approx(1.0)
+    assert "NOT the paper's" not in rec.caption
+
+
+def test_sources_non_textures_and_unique_labels() -> None:
+    from texsynth.errors import TexsynthError
+    from texsynth.experiments.common import load_sources
+
+    sources = load_sources(["builtin:brick", "builtin:chelsea"], 32, ["builtin:grass"])
+    assert [(s.label, s.texture) for s in sources] == [
+        ("brick", True),
+        ("chelsea", False),
+        ("grass", False),
+    ]
+    assert all(s.pixels.shape[1:] == (32, 32) for s in sources)
+    with pytest.raises(TexsynthError, match="must differ"):
+        load_sources(["builtin:brick", "builtin:brick"], 32)
