@@ -29,7 +29,6 @@ ARCHITECTURES: dict[str, tuple[tuple[int, int, int], ...]] = {
     "vgg19": ((1, 2, 64), (2, 2, 128), (3, 4, 256), (4, 4, 512), (5, 4, 512)),
     "vgg16": ((1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512), (5, 3, 512)),
 }
-VGG19_BLOCKS = ARCHITECTURES["vgg19"]
 
 
 def layer_sequence(arch: str = "vgg19") -> list[tuple[str, int]]:

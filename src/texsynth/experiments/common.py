@@ -294,7 +294,7 @@ def wrap(text: str, width: int = 110) -> str:
 
 
 def image_grid(
-    cells: Sequence[Sequence[torch.Tensor | None]],
+    cells: Sequence[Sequence[torch.Tensor]],
     row_labels: Sequence[str],
     col_labels: Sequence[str],
     title: str,
@@ -330,31 +330,17 @@ def image_grid(
         hspace=0.08,
     )
     for i, row in enumerate(cells):
-        for j in range(n_cols):
+        for j, image in enumerate(row):
             ax = fig.add_subplot(grid[i, j])
             ax.set_xticks([])
             ax.set_yticks([])
-            image = row[j] if j < len(row) else None
-            if image is None:
-                ax.axis("off")
+            arr = image.detach().cpu().clamp(0, 1).numpy()
+            if arr.shape[0] == 1:
+                ax.imshow(arr[0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
             else:
-                arr = image.detach().cpu().clamp(0, 1).numpy()
-                if arr.shape[0] == 1:
-                    ax.imshow(arr[0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-                else:
-                    ax.imshow(arr.transpose(1, 2, 0), interpolation="nearest")
+                ax.imshow(arr.transpose(1, 2, 0), interpolation="nearest")
             if j == 0:
                 ax.set_ylabel(row_labels[i], rotation=0, ha="right", va="center", fontsize=8)
-                if image is None:
-                    ax.text(
-                        -0.05,
-                        0.5,
-                        row_labels[i],
-                        transform=ax.transAxes,
-                        ha="right",
-                        va="center",
-                        fontsize=8,
-                    )
             if i == 0:
                 ax.set_title(col_labels[j], fontsize=8)
     fig.suptitle(title, fontsize=10, y=1 - 0.12 / height, va="top")
