@@ -1,0 +1,92 @@
+"""Quality metrics: identical → 0, noise → large, size-independent, seeded."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from texsynth.metrics import (
+    color_distance,
+    evaluate,
+    radial_power_spectrum,
+    sliced_wasserstein,
+    spectrum_distance,
+)
+from texsynth.texture_model import TextureModel
+
+
+@pytest.fixture(scope="module")
+def model(vgg_weights) -> TextureModel:
+    return TextureModel.from_weights(vgg_weights)
+
+
+def test_identical_images_score_zero(model, small_color) -> None:
+    scores = evaluate(small_color, small_color, model)
+    for key in ("gram", "swd", "color", "spectrum"):
+        assert scores[key] == pytest.approx(0.0, abs=1e-5), key
+
+
+def test_noise_scores_far_worse_than_the_same_texture_rearranged(model, small_color) -> None:
+    # Swapping the halves keeps the texture (plus a seam) but moves every pixel.
+    other_crop = torch.cat([small_color[:, :, 32:], small_color[:, :, :32]], dim=2).flip(1)
+    noise = torch.rand(3, 80, 56, generator=torch.Generator().manual_seed(0))
+    same = evaluate(small_color, other_crop, model)
+    far = evaluate(small_color, noise, model)
+    for key in ("gram", "swd", "color", "spectrum"):
+        assert far[key] > 2 * same[key], key
+    assert far["gram"] > 0.5 and far["swd"] > 0.5
+
+
+def test_swd_is_seeded_and_size_independent() -> None:
+    gen = torch.Generator().manual_seed(1)
+    a = torch.randn(8, 500, generator=gen, dtype=torch.float64)
+    dirs = torch.nn.functional.normalize(torch.randn(16, 8, dtype=torch.float64), dim=1)
+    # The same distribution sampled twice as densely is (almost) at distance 0 …
+    assert sliced_wasserstein(a, a.repeat(1, 2), dirs) < 1e-2
+    # … and a shifted copy is at the distance of the shift along each direction.
+    shift = torch.zeros(8, 1, dtype=torch.float64)
+    shift[0] = 1.0
+    expected = (dirs[:, 0] ** 2).mean().sqrt()
+    assert sliced_wasserstein(a, a + shift, dirs) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_swd_metric_repeats_with_a_seed(model, small_color) -> None:
+    noise = torch.rand(3, 64, 64, generator=torch.Generator().manual_seed(2))
+    a = evaluate(small_color, noise, model, seed=3)["swd"]
+    b = evaluate(small_color, noise, model, seed=3)["swd"]
+    c = evaluate(small_color, noise, model, seed=4)["swd"]
+    assert a == b and a != c
+
+
+def test_color_distance_ignores_layout_and_sees_shifts(small_color) -> None:
+    flat = small_color.flatten(1)
+    shuffled = flat[:, torch.randperm(flat.shape[1])].reshape(small_color.shape)
+    assert color_distance(small_color, shuffled) == pytest.approx(0.0, abs=1e-7)
+    darker = (small_color - 0.1).clamp(0, 1)
+    assert 0.05 < color_distance(small_color, darker) <= 0.1 + 1e-6
+
+
+def test_spectrum_distance_sees_blur_not_flips(small_color) -> None:
+    assert spectrum_distance(small_color, small_color.flip(-1)) < 1e-9
+    blurred = torch.nn.functional.avg_pool2d(small_color.unsqueeze(0), 3, 1, 1)[0]
+    assert spectrum_distance(small_color, blurred) > 0.1
+    spec = radial_power_spectrum(small_color)
+    assert spec.shape == (31,) and torch.isfinite(spec).all()
+
+
+def test_evaluate_command_prints_table_and_json(run_cli, color_png, tmp_path) -> None:
+    out = tmp_path / "scores.json"
+    result = run_cli("evaluate", color_png, color_png, "builtin:brick", "--json", out)
+    assert result.code == 0, result.err
+    lines = result.out.strip().splitlines()
+    assert lines[0].split() == ["image", "gram", "swd", "color", "spectrum"]
+    assert len(lines) == 3
+    data = json.loads(out.read_text())
+    assert data["swd_directions"] == 128 and len(data["results"]) == 2
+    assert data["results"][0]["gram"] == pytest.approx(0.0, abs=1e-5)
+    again = run_cli("evaluate", color_png, color_png, "--json", out)
+    assert again.code == 1 and "exists" in again.err
+    missing = run_cli("evaluate", color_png, tmp_path / "nope.png")
+    assert missing.code == 1 and "no such file" in missing.err
