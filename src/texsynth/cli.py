@@ -131,6 +131,11 @@ def cli() -> None:
 @click.option(
     "--hist-match", is_flag=True, help="Match each channel's histogram to the source afterwards."
 )
+@click.option(
+    "--tileable",
+    is_flag=True,
+    help="Make the texture wrap around seamlessly (sides must be multiples of 16 px).",
+)
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
 @click.option(
     "--tol",
@@ -168,6 +173,7 @@ def synth(
     seed: int,
     pool: str,
     hist_match: bool,
+    tileable: bool,
     device: str,
     tol: float,
     snapshot_every: int,
@@ -200,6 +206,7 @@ def synth(
         verify_weights=not trust_weights,
         tol=tol,
         hist_match=hist_match,
+        tileable=tileable,
         device=device,
         snapshot_every=snapshot_every,
         snapshot_dir=snapshot_dir,

@@ -186,6 +186,7 @@ def synthesize(
     verify_weights: bool = True,
     tol: float = 0.0,
     hist_match: bool = False,
+    tileable: bool = False,
     device: str | torch.device = "cpu",
     callback: Callback | None = None,
     snapshot_every: int = 0,
@@ -209,6 +210,10 @@ def synthesize(
         weights: weights file or :class:`Weights` (default: normalised VGG-19, hash-checked).
         tol: stop once the loss falls by less than this fraction over 10 iterations (0: never).
         hist_match: match each channel's histogram to the source's afterwards.
+        tileable: make the result wrap around seamlessly (circular padding in the network
+            while synthesising; the source's statistics are taken with zero padding, as the
+            source itself does not wrap). Width and height must be multiples of the
+            model's downsampling (16 for pool4), so that pooling wraps exactly too.
         device: ``"cpu"`` or ``"cuda"``.
         callback: ``callback(iteration, loss, image)`` after every iteration; return True to stop.
         snapshot_every, snapshot_dir: save the image every k iterations into a folder.
@@ -247,6 +252,14 @@ def synthesize(
         raise SizeError("statistics without a recorded source size need an explicit size")
     width, height = parse_size(size, default_size)  # type: ignore[arg-type]
     model.check_size(width, height, "output size")
+    if tileable:
+        step = model.min_size
+        if width % step or height % step:
+            raise SizeError(
+                f"a tileable {width}x{height} texture needs sides that are multiples of "
+                f"{step} px (the downsampling up to {model.deepest_layer})"
+            )
+        model = model.with_padding("circular")
     check_memory(width, height, model, dev, force)
 
     objective_loss = loss if loss is not None else model.loss(target)
@@ -296,6 +309,7 @@ def synthesize(
         "pool": model.network.pool,
         "padding": model.network.padding,
         "hist_match": hist_match,
+        "tileable": tileable,
         "device": str(dev),
         "optimizer": optimizer.name,
         "grayscale": channels == 1,

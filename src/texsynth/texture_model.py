@@ -18,6 +18,7 @@ from .losses import GramLoss
 from .network import (
     LAYER_CHANNELS,
     LAYER_NAMES,
+    VGG,
     PaddingMode,
     PoolKind,
     deepest_layer,
@@ -173,6 +174,26 @@ class TextureModel:
             [self.layer_weights[n] for n in self.layers],
             self.weights_info,
             projections,
+        )
+
+    def with_padding(self, padding: PaddingMode) -> TextureModel:
+        """The same model on a copy of its network with another padding mode.
+
+        ``"circular"`` makes the model see the image as a torus, so a synthesis that matches
+        its statistics wraps around without a seam (``synthesize(tileable=True)``).
+        """
+        if not isinstance(self.network, VGG):
+            raise TexsynthError("only VGG texture models can change their padding")
+        if padding == self.network.padding:
+            return self
+        net = VGG(self.network.last_layer, self.network.pool, padding, arch=self.network.arch)
+        net.load_state_dict(self.network.state_dict())
+        return TextureModel(
+            net.to(self.device).eval(),
+            self.layers,
+            [self.layer_weights[n] for n in self.layers],
+            self.weights_info | {"padding": padding},
+            self.projections,
         )
 
     @property
