@@ -59,3 +59,40 @@ def test_tileable_cli_flag(run_cli, color_png, tmp_path) -> None:
         "synth", color_png, "-o", tmp_path / "b.png", "--size", "50x32", "--tileable", "-q"
     )
     assert bad.code == 1 and "multiples of 16" in bad.err
+
+
+def test_swd_loss_gradient_matches_finite_differences() -> None:
+    from texsynth.losses import SlicedWassersteinLoss
+
+    gen = torch.Generator().manual_seed(0)
+    target = torch.rand(4, 30, generator=gen, dtype=torch.float64)
+    loss = SlicedWassersteinLoss({"l": target}, directions=6).double()
+    x = torch.rand(1, 4, 5, 4, generator=gen, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda f: loss({"l": f}), (x,))
+    # Its own target is at zero loss, whatever the directions.
+    assert float(loss({"l": target.view(1, 4, 5, 6)})) == pytest.approx(0.0, abs=1e-12)
+    before = loss.directions_l.clone()
+    loss.resample()
+    assert not torch.equal(before, loss.directions_l)
+
+
+@pytest.mark.parametrize("kind", ["swd", "gram+swd"])
+def test_other_losses_synthesise_the_texture(model, small_color, kind) -> None:
+    from texsynth.metrics import feature_swd
+
+    result = synthesize(small_color, 48, model=model, iters=40, loss=kind)
+    noise = torch.rand(3, 48, 48, generator=torch.Generator().manual_seed(0))
+    swd = sum(feature_swd(model, small_color, result.image).values())
+    swd_noise = sum(feature_swd(model, small_color, noise).values())
+    assert swd < 0.5 * swd_noise
+    assert result.parameters["loss"] in ("SlicedWassersteinLoss", "WeightedSum")
+
+
+def test_swd_loss_needs_the_source_image(model, small_color, tmp_path) -> None:
+    from texsynth.errors import TexsynthError
+
+    stats = model.statistics(small_color)
+    with pytest.raises(TexsynthError, match="needs the source image"):
+        synthesize(stats, 32, model=model, iters=1, loss="swd")
+    with pytest.raises(TexsynthError, match="unknown loss"):
+        synthesize(small_color, 32, model=model, iters=1, loss="l1")

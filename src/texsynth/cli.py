@@ -132,6 +132,14 @@ def cli() -> None:
     "--hist-match", is_flag=True, help="Match each channel's histogram to the source afterwards."
 )
 @click.option(
+    "--loss",
+    "loss_kind",
+    type=click.Choice(["gram", "swd", "gram+swd"]),
+    default="gram",
+    show_default=True,
+    help="Gram matrices (paper), sliced Wasserstein (Heitz et al. 2021), or both.",
+)
+@click.option(
     "--tileable",
     is_flag=True,
     help="Make the texture wrap around seamlessly (sides must be multiples of 16 px).",
@@ -173,6 +181,7 @@ def synth(
     seed: int,
     pool: str,
     hist_match: bool,
+    loss_kind: str,
     tileable: bool,
     device: str,
     tol: float,
@@ -206,6 +215,7 @@ def synth(
         verify_weights=not trust_weights,
         tol=tol,
         hist_match=hist_match,
+        loss=loss_kind,
         tileable=tileable,
         device=device,
         snapshot_every=snapshot_every,

@@ -80,3 +80,86 @@ class WeightedSum(nn.Module):
         return sum(
             c * term(features) for c, term in zip(self.coefficients, self.terms, strict=True)
         )
+
+    def resample(self) -> None:
+        """Pass :meth:`SlicedWassersteinLoss.resample` on to the terms that have one."""
+        for term in self.terms:
+            if hasattr(term, "resample"):
+                term.resample()
+
+
+class SlicedWassersteinLoss(nn.Module):
+    """Sliced Wasserstein loss of Heitz et al. 2021 on the feature distributions of layers.
+
+    Each layer's feature vectors (one per position) of the image being optimised and of the
+    source are projected on random unit directions; the sorted projections are matched
+    (squared differences, averaged), which matches the whole 1-D distribution along each
+    direction rather than only its second moments as a Gram matrix does. Directions are
+    redrawn by :meth:`resample` (``synthesize`` calls it after every iteration, so the line
+    search of one iteration sees one fixed function). Source and synthesis sizes may differ:
+    the source's sorted projections are resampled to the synthesis's number of positions.
+
+    Args:
+        targets: layer → (N, M) source features.
+        layer_weights: w_l per layer (default 1).
+        directions: directions per layer (default N, as Heitz et al.).
+        seed: seed of the direction generator.
+    """
+
+    def __init__(
+        self,
+        targets: Mapping[str, torch.Tensor],
+        layer_weights: Mapping[str, float] | None = None,
+        directions: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.layers = list(targets)
+        self.layer_weights = {k: 1.0 for k in self.layers} | dict(layer_weights or {})
+        self.n_directions = directions
+        self.generator = torch.Generator().manual_seed(seed)
+        for name, f in targets.items():
+            self.register_buffer(f"target_{name}", f)
+        self.resample()
+
+    def target(self, layer: str) -> torch.Tensor:
+        return getattr(self, f"target_{layer}")
+
+    def resample(self) -> None:
+        """Draw new random unit directions for every layer."""
+        for name in self.layers:
+            target = self.target(name)
+            n = target.shape[0]
+            d = self.n_directions or n
+            v = torch.randn(d, n, generator=self.generator)
+            v = v / v.norm(dim=1, keepdim=True)
+            self.register_buffer(f"directions_{name}", v.to(target.device, target.dtype))
+            # The source's sorted projections change only with the directions.
+            self.register_buffer(f"sorted_{name}", (v.to(target) @ target).sort(dim=1)[0])
+
+    def layer_losses(self, features: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        out = {}
+        for name in self.layers:
+            dirs = getattr(self, f"directions_{name}")
+            f = features[name].flatten(2)  # (B, N, M)
+            proj = torch.einsum("dn,bnm->bdm", dirs.to(f.dtype), f).sort(dim=2)[0]
+            target = resample_sorted(getattr(self, f"sorted_{name}"), proj.shape[2])
+            out[name] = ((proj - target.to(proj.dtype)) ** 2).mean(dim=(1, 2))
+        return out
+
+    def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        per_layer = self.layer_losses(features)
+        return sum(self.layer_weights[k] * v for k, v in per_layer.items())
+
+
+def resample_sorted(sorted_values: torch.Tensor, n: int) -> torch.Tensor:
+    """(D, M) sorted rows → (D, n): the empirical quantile function, linearly interpolated,
+    at n evenly spaced levels (how distributions of different sizes are compared)."""
+    m = sorted_values.shape[1]
+    if m == n:
+        return sorted_values
+    pos = ((torch.arange(n, device=sorted_values.device) + 0.5) * m / n - 0.5).clamp(0, m - 1)
+    lo = pos.floor().long()
+    hi = (lo + 1).clamp(max=m - 1)
+    frac = (pos - lo).to(sorted_values.dtype)
+    return sorted_values[:, lo] * (1 - frac) + sorted_values[:, hi] * frac

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from .losses import resample_sorted
 from .statistics import TextureStatistics, gram_matrix
 from .texture_model import TextureModel
 
@@ -43,17 +44,7 @@ SWD_DIRECTIONS = 128
 
 def _quantiles(values: torch.Tensor, n: int) -> torch.Tensor:
     """``n`` evenly spaced quantiles of each row of (D, M) ``values`` (sizes may differ)."""
-    sorted_values, _ = values.sort(dim=1)
-    m = sorted_values.shape[1]
-    if m == n:
-        return sorted_values
-    # Linear interpolation of the empirical quantile function at the n bin centres.
-    pos = (torch.arange(n, dtype=values.dtype, device=values.device) + 0.5) * m / n - 0.5
-    pos = pos.clamp(0, m - 1)
-    lo = pos.floor().long()
-    hi = (lo + 1).clamp(max=m - 1)
-    frac = pos - lo
-    return sorted_values[:, lo] * (1 - frac) + sorted_values[:, hi] * frac
+    return resample_sorted(values.sort(dim=1)[0], n)
 
 
 def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:

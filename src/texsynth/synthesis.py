@@ -194,7 +194,7 @@ def synthesize(
     progress: bool = False,
     force: bool = False,
     model: TextureModel | None = None,
-    loss: nn.Module | None = None,
+    loss: nn.Module | str | None = None,
     optimizer: Optimizer | None = None,
 ) -> SynthesisResult:
     """Synthesise a texture like ``source``.
@@ -220,8 +220,10 @@ def synthesize(
         progress: show a progress bar with iteration and loss.
         force: run even when the memory estimate exceeds what is free.
         model: a prebuilt :class:`TextureModel` (overrides layers, weights, pool).
-        loss: a loss module to minimise instead of the model's Gram loss; it receives the
-            model's features.
+        loss: ``"gram"`` (the paper's, default), ``"swd"`` (sliced Wasserstein, Heitz et al.
+            2021; needs the source image) or ``"gram+swd"``; or any loss module, which
+            receives the model's features. A module with ``resample()`` has it called after
+            every iteration (the SWD loss redraws its directions).
         optimizer: an object with ``minimize(...)`` (default: :class:`ScipyLBFGSB`).
     """
     if iters < 0:
@@ -252,6 +254,13 @@ def synthesize(
         raise SizeError("statistics without a recorded source size need an explicit size")
     width, height = parse_size(size, default_size)  # type: ignore[arg-type]
     model.check_size(width, height, "output size")
+    check_memory(width, height, model, dev, force)
+    # Targets come from the source as it is (zero padding), also for tileable output.
+    if loss is None or isinstance(loss, str):
+        objective_loss = model.named_loss(loss or "gram", target, image, seed)
+    else:
+        objective_loss = loss
+    objective_loss = objective_loss.to(dev)
     if tileable:
         step = model.min_size
         if width % step or height % step:
@@ -260,10 +269,6 @@ def synthesize(
                 f"{step} px (the downsampling up to {model.deepest_layer})"
             )
         model = model.with_padding("circular")
-    check_memory(width, height, model, dev, force)
-
-    objective_loss = loss if loss is not None else model.loss(target)
-    objective_loss = objective_loss.to(dev)
 
     def objective(x: torch.Tensor) -> torch.Tensor:
         return objective_loss(model.features(x)).sum()
@@ -279,6 +284,8 @@ def synthesize(
         snapshot_path.mkdir(parents=True, exist_ok=True)
 
     def on_iteration(iteration: int, value: float, x: torch.Tensor) -> bool | None:
+        if hasattr(objective_loss, "resample"):
+            objective_loss.resample()
         if snapshot_every and iteration % snapshot_every == 0:
             save_image(x[0].clamp(0, 1), snapshot_path / f"iter_{iteration:05d}.png")  # type: ignore[operator]
         return callback(iteration, value, x) if callback is not None else None

@@ -14,7 +14,7 @@ from torch import nn
 
 from .errors import SizeError, TexsynthError
 from .image_io import LoadedImage
-from .losses import GramLoss
+from .losses import GramLoss, SlicedWassersteinLoss, WeightedSum
 from .network import (
     LAYER_CHANNELS,
     LAYER_NAMES,
@@ -33,6 +33,9 @@ from .statistics import (
     project_features,
 )
 from .weights import Weights, build_network, load_weights
+
+# Losses selectable by name: the paper's, Heitz et al.'s, and their sum.
+LOSS_KINDS: tuple[str, ...] = ("gram", "swd", "gram+swd")
 
 # The paper's model: conv1_1 and the four pooling layers, equally weighted.
 DEFAULT_LAYERS: tuple[str, ...] = ("conv1_1", "pool1", "pool2", "pool3", "pool4")
@@ -262,6 +265,34 @@ class TextureModel:
             **({"reduced_to": self.channels} if self.projections else {}),
         }
         return TextureStatistics(grams, flat.min(1).values, flat.max(1).values, meta)
+
+    @torch.no_grad()
+    def swd_loss(
+        self, image: LoadedImage | torch.Tensor, directions: int | None = None, seed: int = 0
+    ) -> SlicedWassersteinLoss:
+        """Heitz et al.'s sliced Wasserstein loss against ``image``'s features on this
+        model's layers (needs the image itself: it matches whole feature distributions)."""
+        pixels = image.pixels if isinstance(image, LoadedImage) else image
+        feats = self.features(pixels.unsqueeze(0).to(self.device))
+        targets = {name: f[0].flatten(1).float() for name, f in feats.items()}
+        return SlicedWassersteinLoss(targets, self.layer_weights, directions, seed)
+
+    def named_loss(
+        self,
+        kind: str,
+        target: TextureStatistics,
+        image: LoadedImage | torch.Tensor | None,
+        seed: int = 0,
+    ) -> nn.Module:
+        """``"gram"`` (the paper), ``"swd"`` or ``"gram+swd"`` (equal weights)."""
+        if kind not in LOSS_KINDS:
+            raise TexsynthError(f"unknown loss {kind!r}; choose one of: {', '.join(LOSS_KINDS)}")
+        if kind == "gram":
+            return self.loss(target)
+        if image is None:
+            raise TexsynthError(f"the {kind} loss needs the source image, not only its statistics")
+        swd = self.swd_loss(image, seed=seed)
+        return swd if kind == "swd" else WeightedSum([self.loss(target), swd])
 
     def loss(self, target: TextureStatistics) -> GramLoss:
         """The paper's loss Σ_l w_l E_l against ``target``, on this model's layers."""
