@@ -140,6 +140,13 @@ def cli() -> None:
     help="Gram matrices (paper), sliced Wasserstein (Heitz et al. 2021), or both.",
 )
 @click.option(
+    "--scales",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Coarse-to-fine: start at 1/2^(K-1) of the size, then refine at each finer scale.",
+)
+@click.option(
     "--tileable",
     is_flag=True,
     help="Make the texture wrap around seamlessly (sides must be multiples of 16 px).",
@@ -182,6 +189,7 @@ def synth(
     pool: str,
     hist_match: bool,
     loss_kind: str,
+    scales: int,
     tileable: bool,
     device: str,
     tol: float,
@@ -216,6 +224,7 @@ def synth(
         tol=tol,
         hist_match=hist_match,
         loss=loss_kind,
+        scales=scales,
         tileable=tileable,
         device=device,
         snapshot_every=snapshot_every,

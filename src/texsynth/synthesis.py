@@ -162,6 +162,49 @@ def match_histograms(image: torch.Tensor, reference: torch.Tensor) -> torch.Tens
     return torch.from_numpy(out).float().clamp(0, 1)
 
 
+def shrink(pixels: torch.Tensor, factor: int) -> torch.Tensor:
+    """(C, H, W) reduced by ``factor`` along each side, antialiased."""
+    _, h, w = pixels.shape
+    out = torch.nn.functional.interpolate(
+        pixels[None],
+        size=(max(1, h // factor), max(1, w // factor)),
+        mode="bilinear",
+        antialias=True,
+        align_corners=False,
+    )
+    return out[0].clamp(0, 1)
+
+
+def _initial_image(
+    init: torch.Tensor,
+    channels: int,
+    height: int,
+    width: int,
+    lower: torch.Tensor,
+    upper: torch.Tensor,
+) -> torch.Tensor:
+    """``init`` as a (1, C, H, W) start: resized, channels adapted, within the bounds."""
+    x = init.detach().float().cpu()
+    if x.dim() != 3:
+        raise ImageError(f"an initial image must be (C, H, W), not {tuple(x.shape)}")
+    if x.shape[0] != channels:
+        x = x.mean(0, keepdim=True) if channels == 1 else x[:1].expand(3, -1, -1)
+    x = torch.nn.functional.interpolate(
+        x[None], size=(height, width), mode="bilinear", align_corners=False
+    )
+    return torch.maximum(torch.minimum(x, upper.view(1, -1, 1, 1)), lower.view(1, -1, 1, 1))
+
+
+def _scale_record(result: SynthesisResult) -> dict[str, Any]:
+    return {
+        "size": [result.width, result.height],
+        "iterations": result.iterations,
+        "initial_loss": result.initial_loss,
+        "final_loss": result.final_loss,
+        "wall_time_s": result.wall_time,
+    }
+
+
 def _source_statistics(
     source: Source, model: TextureModel
 ) -> tuple[TextureStatistics, LoadedImage | None]:
@@ -187,6 +230,8 @@ def synthesize(
     tol: float = 0.0,
     hist_match: bool = False,
     tileable: bool = False,
+    scales: int = 1,
+    init: torch.Tensor | None = None,
     device: str | torch.device = "cpu",
     callback: Callback | None = None,
     snapshot_every: int = 0,
@@ -214,6 +259,11 @@ def synthesize(
             while synthesising; the source's statistics are taken with zero padding, as the
             source itself does not wrap). Width and height must be multiples of the
             model's downsampling (16 for pool4), so that pooling wraps exactly too.
+        scales: coarse-to-fine: synthesise first at 1/2^(scales−1) of the size against the
+            source shrunk by the same factor, then upsample and refine at each finer scale
+            (``iters`` iterations at every scale). Needs the source image.
+        init: start from this (C, H, W) image in [0, 1] (resized to the output size)
+            instead of white noise.
         device: ``"cpu"`` or ``"cuda"``.
         callback: ``callback(iteration, loss, image)`` after every iteration; return True to stop.
         snapshot_every, snapshot_dir: save the image every k iterations into a folder.
@@ -228,6 +278,8 @@ def synthesize(
     """
     if iters < 0:
         raise TexsynthError(f"iterations must be >= 0, got {iters}")
+    if scales < 1:
+        raise TexsynthError(f"scales must be >= 1, got {scales}")
     if snapshot_every < 0:
         raise TexsynthError("snapshot_every must be >= 0")
     dev = resolve_device(device)
@@ -275,7 +327,42 @@ def synthesize(
 
     channels = 1 if target.grayscale else 3
     lower, upper = target.pixel_min.float(), target.pixel_max.float()
-    x0 = white_noise(channels, height, width, lower, upper, seed).to(dev)
+    coarse: list[dict[str, Any]] = []
+    coarse_time = 0.0
+    if scales > 1:
+        if image is None or not (loss is None or isinstance(loss, str)):
+            raise TexsynthError("coarse-to-fine needs the source image and a named loss")
+        factor = 2 ** (scales - 1)
+        small = (width // factor, height // factor)
+        if min(small) < model.min_size:
+            raise SizeError(
+                f"{scales} scales shrink {width}x{height} to {small[0]}x{small[1]} px, below "
+                f"the {model.min_size} px that layers up to {model.deepest_layer} need"
+            )
+        # The coarser scales are ordinary syntheses of a shrunken source; each result,
+        # upsampled, starts the next finer scale.
+        rough = synthesize(
+            shrink(image.pixels, 2),
+            (width // 2, height // 2),
+            model=model,
+            iters=iters,
+            seed=seed,
+            tol=tol,
+            tileable=tileable,
+            scales=scales - 1,
+            init=init,
+            device=dev,
+            progress=progress,
+            loss=loss,
+            force=force,
+        )
+        coarse = [*rough.parameters.get("coarse_scales", []), _scale_record(rough)]
+        coarse_time = rough.wall_time  # includes the scales below it
+        init = rough.image
+    if init is not None:
+        x0 = _initial_image(init, channels, height, width, lower, upper).to(dev)
+    else:
+        x0 = white_noise(channels, height, width, lower, upper, seed).to(dev)
 
     snapshot_path = Path(snapshot_dir) if snapshot_dir else None
     if snapshot_every and snapshot_path is None:
@@ -302,7 +389,7 @@ def synthesize(
         callback=on_iteration,
         progress=progress,
     )
-    wall = time.perf_counter() - start
+    wall = time.perf_counter() - start + coarse_time
     pixels = result.x[0].detach().cpu().clamp(0, 1)
     if hist_match:
         pixels = match_histograms(pixels, image.pixels)  # type: ignore[union-attr]
@@ -317,6 +404,8 @@ def synthesize(
         "padding": model.network.padding,
         "hist_match": hist_match,
         "tileable": tileable,
+        "scales": scales,
+        "coarse_scales": coarse,
         "device": str(dev),
         "optimizer": optimizer.name,
         "grayscale": channels == 1,
