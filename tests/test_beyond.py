@@ -123,3 +123,33 @@ def test_init_image_is_the_start(model, small_color) -> None:
     lo = small_color.flatten(1).min(1).values.view(3, 1, 1)
     hi = small_color.flatten(1).max(1).values.view(3, 1, 1)
     assert torch.allclose(result.image, start.mean().clamp(lo, hi).expand(3, 32, 32))
+
+
+def test_colorize_follows_the_sources_colour_for_each_brightness() -> None:
+    from texsynth.color import colorize, luminance
+
+    # Dark pixels are blue, bright ones yellow: colour is a function of luminance.
+    t = torch.linspace(0, 1, 64).view(1, 1, 64).expand(1, 16, 64)
+    blue, yellow = torch.tensor([0.1, 0.1, 0.5]), torch.tensor([0.9, 0.8, 0.1])
+    source = (1 - t) * blue.view(3, 1, 1) + t * yellow.view(3, 1, 1)
+    shuffled = source.flatten(1)[:, torch.randperm(64 * 16)].reshape(3, 16, 64)
+    recoloured = colorize(luminance(shuffled), source)
+    assert torch.allclose(recoloured, shuffled, atol=0.03)
+    grey = torch.rand(1, 8, 8)
+    assert colorize(grey, grey).shape == (1, 8, 8)
+
+
+def off_palette(image: torch.Tensor, source: torch.Tensor) -> float:
+    """Mean RGB distance from each pixel to the nearest colour the source contains."""
+    return float(torch.cdist(image.flatten(1).T, source.flatten(1).T).min(1).values.mean())
+
+
+def test_preserve_colors_keeps_the_source_palette(model, small_color) -> None:
+    kept = synthesize(small_color, 48, model=model, iters=30, preserve_colors=True)
+    free = synthesize(small_color, 48, model=model, iters=30)
+    assert kept.image.shape == (3, 48, 48) and kept.parameters["preserve_colors"]
+    assert not kept.parameters["grayscale"]
+    # Free Gram synthesis invents colour combinations; the luminance-only one does not.
+    assert off_palette(kept.image, small_color) < 0.7 * off_palette(free.image, small_color)
+    with pytest.raises(Exception, match="colour preservation needs the source image"):
+        synthesize(model.statistics(small_color), 32, model=model, iters=1, preserve_colors=True)

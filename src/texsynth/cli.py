@@ -140,6 +140,12 @@ def cli() -> None:
     help="Gram matrices (paper), sliced Wasserstein (Heitz et al. 2021), or both.",
 )
 @click.option(
+    "--preserve-colors",
+    is_flag=True,
+    help="Synthesise luminance only; colour each pixel with the source's colour for its "
+    "brightness.",
+)
+@click.option(
     "--scales",
     type=click.IntRange(min=1),
     default=1,
@@ -189,6 +195,7 @@ def synth(
     pool: str,
     hist_match: bool,
     loss_kind: str,
+    preserve_colors: bool,
     scales: int,
     tileable: bool,
     device: str,
@@ -224,6 +231,7 @@ def synth(
         tol=tol,
         hist_match=hist_match,
         loss=loss_kind,
+        preserve_colors=preserve_colors,
         scales=scales,
         tileable=tileable,
         device=device,

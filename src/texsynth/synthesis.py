@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from . import __version__
+from .color import colorize, luminance
 from .errors import ImageError, SizeError, TexsynthError
 from .image_io import ImageLike, LoadedImage, load_image, save_image, to_pil
 from .optimize import Callback, Optimizer, ScipyLBFGSB
@@ -230,6 +231,7 @@ def synthesize(
     tol: float = 0.0,
     hist_match: bool = False,
     tileable: bool = False,
+    preserve_colors: bool = False,
     scales: int = 1,
     init: torch.Tensor | None = None,
     device: str | torch.device = "cpu",
@@ -259,6 +261,8 @@ def synthesize(
             while synthesising; the source's statistics are taken with zero padding, as the
             source itself does not wrap). Width and height must be multiples of the
             model's downsampling (16 for pool4), so that pooling wraps exactly too.
+        preserve_colors: synthesise the luminance only and colour it with the source's
+            chroma for each luminance (see :mod:`texsynth.color`). Needs the source image.
         scales: coarse-to-fine: synthesise first at 1/2^(scales−1) of the size against the
             source shrunk by the same factor, then upsample and refine at each finer scale
             (``iters`` iterations at every scale). Needs the source image.
@@ -301,6 +305,13 @@ def synthesize(
             )
     if hist_match and image is None:
         raise ImageError("histogram matching needs the source image, not only its statistics")
+    color_source = image
+    if preserve_colors:
+        if image is None:
+            raise ImageError("colour preservation needs the source image, not its statistics")
+        # From here on the source is its luminance; colour returns at the end.
+        image = LoadedImage(luminance(image.pixels), image.name)
+        target = model.statistics(image)
     default_size = tuple(target.meta.get("source_size", ())) or None
     if size is None and default_size is None:
         raise SizeError("statistics without a recorded source size need an explicit size")
@@ -391,8 +402,10 @@ def synthesize(
     )
     wall = time.perf_counter() - start + coarse_time
     pixels = result.x[0].detach().cpu().clamp(0, 1)
+    if preserve_colors:
+        pixels = colorize(pixels, color_source.pixels)  # type: ignore[union-attr]
     if hist_match:
-        pixels = match_histograms(pixels, image.pixels)  # type: ignore[union-attr]
+        pixels = match_histograms(pixels, color_source.pixels)  # type: ignore[union-attr]
     parameters = {
         "source": target.meta.get("source"),
         "size": [width, height],
@@ -404,11 +417,12 @@ def synthesize(
         "padding": model.network.padding,
         "hist_match": hist_match,
         "tileable": tileable,
+        "preserve_colors": preserve_colors,
         "scales": scales,
         "coarse_scales": coarse,
         "device": str(dev),
         "optimizer": optimizer.name,
-        "grayscale": channels == 1,
+        "grayscale": pixels.shape[0] == 1,
         "model_parameters": model.parameter_count,
         "weights": model.weights_info,
         "loss": type(objective_loss).__name__,
