@@ -94,7 +94,7 @@ def test_statistics_file_reproduces_the_image_run(small_color, model, vgg_weight
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing recorded, nothing to warn about
         synthesize(bare, size=32, model=model, iters=1)
-    with pytest.raises(ImageError, match="needs the source image"):
+    with pytest.raises(ImageError, match="needs a single source image"):
         synthesize(path, size=32, model=model, iters=1, hist_match=True)
 
 

@@ -103,7 +103,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("source")
+@click.argument("sources", nargs=-1, required=True)
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), required=True, help="Output image (PNG)."
 )
@@ -138,6 +138,12 @@ def cli() -> None:
     default="gram",
     show_default=True,
     help="Gram matrices (paper), sliced Wasserstein (Heitz et al. 2021), or both.",
+)
+@click.option(
+    "--guide",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Label map: region r (r-th darkest grey or colour) gets the r-th source's texture.",
 )
 @click.option(
     "--preserve-colors",
@@ -185,7 +191,7 @@ def cli() -> None:
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def synth(
-    source: str,
+    sources: tuple[str, ...],
     output: Path,
     size: tuple[int, int] | None,
     layers: list[str] | None,
@@ -195,6 +201,7 @@ def synth(
     pool: str,
     hist_match: bool,
     loss_kind: str,
+    guide: Path | None,
     preserve_colors: bool,
     scales: int,
     tileable: bool,
@@ -208,7 +215,11 @@ def synth(
     force: bool,
     quiet: bool,
 ) -> None:
-    """Synthesise a texture like SOURCE (an image, builtin:NAME, or a statistics file)."""
+    """Synthesise a texture like SOURCES (images, builtin:NAME, or statistics files).
+
+    Several sources are examples of one texture (their statistics are pooled), or, with
+    --guide, one texture per region of the label map.
+    """
     from .image_io import check_output_path, write_text
     from .synthesis import synthesize
     from .texture_model import DEFAULT_LAYERS
@@ -219,7 +230,7 @@ def synth(
     if snapshot_every and snapshot_dir is None:
         snapshot_dir = output.with_name(output.stem + "_snapshots")
     result = synthesize(
-        source,
+        list(sources),
         size=size,
         layers=layers or DEFAULT_LAYERS,
         layer_weights=weights_per_layer,
@@ -231,6 +242,7 @@ def synth(
         tol=tol,
         hist_match=hist_match,
         loss=loss_kind,
+        guide=guide,
         preserve_colors=preserve_colors,
         scales=scales,
         tileable=tileable,

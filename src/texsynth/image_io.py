@@ -161,6 +161,32 @@ def load_image(source: ImageLike, grayscale: bool | None = None) -> LoadedImage:
     return LoadedImage(pixels=pixels, name=name)
 
 
+def load_label_map(source: ImageLike) -> tuple[torch.Tensor, list[int]]:
+    """A label map (grey or colour image, or integer array) as (H, W) region indices.
+
+    Each distinct value (colour) is one region; regions are numbered in the order of their
+    values, so the darkest grey is region 0. Returns the indices and the distinct values.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        p = Path(source)
+        if not p.is_file():
+            raise ImageError(f"no such label map: {p}")
+        try:
+            with Image.open(p) as img:
+                arr = np.asarray(img.convert("RGB"), dtype=np.int64)
+        except (UnidentifiedImageError, OSError) as exc:
+            raise ImageError(f"cannot read label map {p}: {exc}") from None
+    else:
+        arr = np.asarray(source.cpu() if isinstance(source, torch.Tensor) else source)
+        arr = arr.astype(np.int64)
+    if arr.ndim == 3:
+        arr = (arr[..., 0] << 16) + (arr[..., 1] << 8) + arr[..., 2]
+    if arr.ndim != 2:
+        raise ImageError(f"a label map must be 2-D, not of shape {arr.shape}")
+    values, indices = np.unique(arr, return_inverse=True)
+    return torch.from_numpy(indices.reshape(arr.shape)), [int(v) for v in values]
+
+
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files directly in ``folder`` (by extension Pillow knows), sorted by name."""
     known = set(Image.registered_extensions())

@@ -165,6 +165,25 @@ class TextureStatistics:
         return cls(payload["grams"], payload["pixel_min"], payload["pixel_max"], payload["meta"])
 
 
+def pool_statistics(stats: list[TextureStatistics]) -> TextureStatistics:
+    """Statistics of several examples of one texture: the mean of their Gram matrices
+    (each example weighs the same, whatever its size) and the union of their pixel ranges."""
+    if not stats:
+        raise TexsynthError("pooling needs at least one set of statistics")
+    layers = stats[0].layers
+    if any(s.layers != layers for s in stats):
+        raise TexsynthError("pooled statistics must share their layers")
+    if len({s.pixel_min.numel() for s in stats}) != 1:
+        raise TexsynthError("pooled statistics must all be grey or all colour")
+    grams = {k: torch.stack([s.grams[k] for s in stats]).mean(0) for k in layers}
+    lo = torch.stack([s.pixel_min for s in stats]).min(0).values
+    hi = torch.stack([s.pixel_max for s in stats]).max(0).values
+    meta = dict(stats[0].meta)
+    meta["source"] = " + ".join(str(s.meta.get("source")) for s in stats)
+    meta["pooled_from"] = len(stats)
+    return TextureStatistics(grams, lo, hi, meta)
+
+
 def is_statistics_file(path: str | os.PathLike) -> bool:
     """Cheap test whether ``path`` looks like a saved :class:`TextureStatistics`."""
     p = Path(path)

@@ -23,9 +23,10 @@ from torch import nn
 from . import __version__
 from .color import colorize, luminance
 from .errors import ImageError, SizeError, TexsynthError
-from .image_io import ImageLike, LoadedImage, load_image, save_image, to_pil
+from .image_io import ImageLike, LoadedImage, load_image, load_label_map, save_image, to_pil
+from .losses import GuidedGramLoss
 from .optimize import Callback, Optimizer, ScipyLBFGSB
-from .statistics import TextureStatistics, is_statistics_file
+from .statistics import TextureStatistics, is_statistics_file, pool_statistics
 from .texture_model import DEFAULT_LAYERS, TextureModel
 from .weights import Weights
 
@@ -207,18 +208,52 @@ def _scale_record(result: SynthesisResult) -> dict[str, Any]:
 
 
 def _source_statistics(
-    source: Source, model: TextureModel
+    source: Source, model: TextureModel, color: bool | None = None
 ) -> tuple[TextureStatistics, LoadedImage | None]:
     if isinstance(source, TextureStatistics):
         return source, None
     if isinstance(source, (str, os.PathLike)) and is_statistics_file(source):
         return TextureStatistics.load(source), None
     image = source if isinstance(source, LoadedImage) else load_image(source)
+    if color and image.grayscale:
+        image = LoadedImage(image.pixels.expand(3, -1, -1).contiguous(), image.name)
     return model.statistics(image), image
 
 
+def _all_statistics(
+    sources: Sequence[Source], model: TextureModel
+) -> tuple[list[TextureStatistics], list[LoadedImage | None]]:
+    """Statistics of every source; grey examples become colour when any source has colour."""
+    first = [_source_statistics(s, model) for s in sources]
+    if len(sources) == 1 or len({st.grayscale for st, _ in first}) == 1:
+        return [st for st, _ in first], [im for _, im in first]
+    if any(im is None for _, im in first):
+        raise TexsynthError("cannot mix grey and colour statistics files")
+    pairs = [_source_statistics(im, model, color=True) for _, im in first]
+    return [st for st, _ in pairs], [im for _, im in pairs]
+
+
+def _guided_loss(
+    guide: ImageLike,
+    stats: list[TextureStatistics],
+    model: TextureModel,
+    width: int,
+    height: int,
+) -> nn.Module:
+    labels, values = load_label_map(guide)
+    if len(values) != len(stats):
+        raise TexsynthError(
+            f"the label map has {len(values)} regions but {len(stats)} sources were given; "
+            "give one source per region, in the order of the regions' grey values"
+        )
+    masks = torch.stack([(labels == r).float() for r in range(len(values))])
+    masks = torch.nn.functional.interpolate(masks[None], size=(height, width), mode="nearest")[0]
+    targets = [s.subset(model.layers).grams for s in stats]
+    return GuidedGramLoss(targets, masks, model.layer_weights)
+
+
 def synthesize(
-    source: Source,
+    source: Source | Sequence[Source],
     size: Size = None,
     *,
     layers: Sequence[str] = DEFAULT_LAYERS,
@@ -232,6 +267,7 @@ def synthesize(
     hist_match: bool = False,
     tileable: bool = False,
     preserve_colors: bool = False,
+    guide: ImageLike | None = None,
     scales: int = 1,
     init: torch.Tensor | None = None,
     device: str | torch.device = "cpu",
@@ -248,7 +284,9 @@ def synthesize(
 
     Args:
         source: an image (path, ``builtin:NAME``, PIL image, array, tensor) or saved
-            :class:`TextureStatistics` (object or file).
+            :class:`TextureStatistics` (object or file), or a list of them: several examples
+            of one texture (their statistics are pooled) or, with ``guide``, one texture per
+            region.
         size: output ``(width, height)`` or one number for a square; default the source's size.
         layers, layer_weights: the texture model (default: the paper's five layers, weight 1).
         iters: maximum number of optimiser iterations.
@@ -263,6 +301,10 @@ def synthesize(
             model's downsampling (16 for pool4), so that pooling wraps exactly too.
         preserve_colors: synthesise the luminance only and colour it with the source's
             chroma for each luminance (see :mod:`texsynth.color`). Needs the source image.
+        guide: a label map (image or (H, W) array): each distinct value is a region, and
+            region r (in the order of the values) gets the texture of ``source[r]``
+            (spatially guided Gram loss, Gatys et al. 2017). The output size defaults to
+            the label map's.
         scales: coarse-to-fine: synthesise first at 1/2^(scales−1) of the size against the
             source shrunk by the same factor, then upsample and refine at each finer scale
             (``iters`` iterations at every scale). Needs the source image.
@@ -293,7 +335,19 @@ def synthesize(
         )
     else:
         model.network.to(dev)
-    target, image = _source_statistics(source, model)
+    sources = list(source) if isinstance(source, (list, tuple)) else [source]
+    if not sources:
+        raise TexsynthError("no source given")
+    all_stats, all_images = _all_statistics(sources, model)
+    if len(sources) == 1:
+        target, image = all_stats[0], all_images[0]
+    else:
+        # Several examples: pooled statistics; no single source image for the features
+        # that need one (histograms, colours, SWD, coarse-to-fine).
+        target, image = pool_statistics(all_stats), None
+    if guide is not None and size is None:
+        guide_labels, _ = load_label_map(guide)
+        size = (int(guide_labels.shape[1]), int(guide_labels.shape[0]))
     # Compare only what the statistics recorded (hand-made statistics may record nothing).
     made_with = target.meta.get("weights", {})
     for key in ("sha256", "pool", "padding"):
@@ -304,11 +358,11 @@ def synthesize(
                 stacklevel=2,
             )
     if hist_match and image is None:
-        raise ImageError("histogram matching needs the source image, not only its statistics")
+        raise ImageError("histogram matching needs a single source image, not statistics")
     color_source = image
     if preserve_colors:
         if image is None:
-            raise ImageError("colour preservation needs the source image, not its statistics")
+            raise ImageError("colour preservation needs a single source image, not statistics")
         # From here on the source is its luminance; colour returns at the end.
         image = LoadedImage(luminance(image.pixels), image.name)
         target = model.statistics(image)
@@ -319,7 +373,11 @@ def synthesize(
     model.check_size(width, height, "output size")
     check_memory(width, height, model, dev, force)
     # Targets come from the source as it is (zero padding), also for tileable output.
-    if loss is None or isinstance(loss, str):
+    if guide is not None:
+        if not (loss is None or loss == "gram"):
+            raise TexsynthError("spatial guidance works with the Gram loss only")
+        objective_loss = _guided_loss(guide, all_stats, model, width, height)
+    elif loss is None or isinstance(loss, str):
         objective_loss = model.named_loss(loss or "gram", target, image, seed)
     else:
         objective_loss = loss
@@ -342,7 +400,7 @@ def synthesize(
     coarse_time = 0.0
     if scales > 1:
         if image is None or not (loss is None or isinstance(loss, str)):
-            raise TexsynthError("coarse-to-fine needs the source image and a named loss")
+            raise TexsynthError("coarse-to-fine needs a single source image and a named loss")
         factor = 2 ** (scales - 1)
         small = (width // factor, height // factor)
         if min(small) < model.min_size:
@@ -418,6 +476,8 @@ def synthesize(
         "hist_match": hist_match,
         "tileable": tileable,
         "preserve_colors": preserve_colors,
+        "sources": len(sources),
+        "guided": guide is not None,
         "scales": scales,
         "coarse_scales": coarse,
         "device": str(dev),

@@ -290,7 +290,7 @@ class TextureModel:
         if kind == "gram":
             return self.loss(target)
         if image is None:
-            raise TexsynthError(f"the {kind} loss needs the source image, not only its statistics")
+            raise TexsynthError(f"the {kind} loss needs a single source image, not statistics")
         swd = self.swd_loss(image, seed=seed)
         return swd if kind == "swd" else WeightedSum([self.loss(target), swd])
 
