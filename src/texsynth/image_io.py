@@ -234,6 +234,13 @@ def check_output_path(path: str | os.PathLike, overwrite: bool = False) -> Path:
     return p
 
 
+def current_umask() -> int:
+    """The process's file-creation mask (reading it means setting it, so set it back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
@@ -244,9 +251,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     tmp_path = Path(tmp)
     # mkstemp creates the file private (0600); give it the permissions a plain open() would.
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp_path.chmod(0o666 & ~umask)
+    tmp_path.chmod(0o666 & ~current_umask())
     try:
         yield tmp_path
         os.replace(tmp_path, p)

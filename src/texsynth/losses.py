@@ -130,9 +130,7 @@ class SlicedWassersteinLoss(nn.Module):
         for name in self.layers:
             target = self.target(name)
             n = target.shape[0]
-            d = self.n_directions or n
-            v = torch.randn(d, n, generator=self.generator)
-            v = v / v.norm(dim=1, keepdim=True)
+            v = random_unit_vectors(self.n_directions or n, n, self.generator)
             self.register_buffer(f"directions_{name}", v.to(target.device, target.dtype))
             # The source's sorted projections change only with the directions.
             self.register_buffer(f"sorted_{name}", (v.to(target) @ target).sort(dim=1)[0])
@@ -150,6 +148,14 @@ class SlicedWassersteinLoss(nn.Module):
     def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
         per_layer = self.layer_losses(features)
         return sum(self.layer_weights[k] * v for k, v in per_layer.items())
+
+
+def random_unit_vectors(
+    count: int, dim: int, generator: torch.Generator, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
+    """(count, dim) directions drawn uniformly on the unit sphere."""
+    v = torch.randn(count, dim, generator=generator, dtype=dtype)
+    return v / v.norm(dim=1, keepdim=True)
 
 
 def resample_sorted(sorted_values: torch.Tensor, n: int) -> torch.Tensor:

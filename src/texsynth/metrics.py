@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .losses import resample_sorted
+from .losses import random_unit_vectors, resample_sorted
 from .statistics import TextureStatistics, gram_matrix
 from .texture_model import TextureModel
 
@@ -58,12 +58,6 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, directions: torch.Tenso
     return ((_quantiles(pa, n) - _quantiles(pb, n)) ** 2).mean().sqrt()
 
 
-def random_directions(n: int, d: int, seed: int, device: torch.device | str = "cpu"):
-    gen = torch.Generator().manual_seed(seed)
-    v = torch.randn(d, n, generator=gen, dtype=torch.float64)
-    return (v / v.norm(dim=1, keepdim=True)).to(device)
-
-
 @torch.no_grad()
 def feature_swd(
     model: TextureModel,
@@ -83,7 +77,8 @@ def feature_swd(
     for i, name in enumerate(model.layers):
         a = fa[name][0].flatten(1).double()
         b = fb[name][0].flatten(1).double()
-        dirs = random_directions(a.shape[0], directions, seed + i, a.device)
+        gen = torch.Generator().manual_seed(seed + i)
+        dirs = random_unit_vectors(directions, a.shape[0], gen, torch.float64).to(a.device)
         proj = dirs @ a
         spread = (proj - proj.mean(1, keepdim=True)).pow(2).mean().sqrt().clamp_min(1e-12)
         out[name] = float(sliced_wasserstein(a, b, dirs) / spread)

@@ -194,7 +194,7 @@ def _initial_image(
     x = torch.nn.functional.interpolate(
         x[None], size=(height, width), mode="bilinear", align_corners=False
     )
-    return torch.maximum(torch.minimum(x, upper.view(1, -1, 1, 1)), lower.view(1, -1, 1, 1))
+    return x.clamp(lower.view(1, -1, 1, 1), upper.view(1, -1, 1, 1))
 
 
 def _scale_record(result: SynthesisResult) -> dict[str, Any]:
@@ -234,13 +234,13 @@ def _all_statistics(
 
 
 def _guided_loss(
-    guide: ImageLike,
+    labels: torch.Tensor,
+    values: list[int],
     stats: list[TextureStatistics],
     model: TextureModel,
     width: int,
     height: int,
 ) -> nn.Module:
-    labels, values = load_label_map(guide)
     if len(values) != len(stats):
         raise TexsynthError(
             f"the label map has {len(values)} regions but {len(stats)} sources were given; "
@@ -345,9 +345,10 @@ def synthesize(
         # Several examples: pooled statistics; no single source image for the features
         # that need one (histograms, colours, SWD, coarse-to-fine).
         target, image = pool_statistics(all_stats), None
-    if guide is not None and size is None:
-        guide_labels, _ = load_label_map(guide)
-        size = (int(guide_labels.shape[1]), int(guide_labels.shape[0]))
+    if guide is not None:
+        guide_labels, guide_values = load_label_map(guide)
+        if size is None:
+            size = (int(guide_labels.shape[1]), int(guide_labels.shape[0]))
     # Compare only what the statistics recorded (hand-made statistics may record nothing).
     made_with = target.meta.get("weights", {})
     for key in ("sha256", "pool", "padding"):
@@ -376,7 +377,7 @@ def synthesize(
     if guide is not None:
         if not (loss is None or loss == "gram"):
             raise TexsynthError("spatial guidance works with the Gram loss only")
-        objective_loss = _guided_loss(guide, all_stats, model, width, height)
+        objective_loss = _guided_loss(guide_labels, guide_values, all_stats, model, width, height)
     elif loss is None or isinstance(loss, str):
         objective_loss = model.named_loss(loss or "gram", target, image, seed)
     else:

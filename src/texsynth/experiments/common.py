@@ -27,7 +27,7 @@ import torch
 
 from .. import __version__
 from ..errors import OutputError, TexsynthError
-from ..image_io import BUILTIN_PREFIX, load_image, resize_and_crop, save_image
+from ..image_io import BUILTIN_PREFIX, current_umask, load_image, resize_and_crop, save_image
 from ..metrics import relative_gram_error
 from ..synthesis import SynthesisResult, synthesize
 from ..texture_model import TextureModel
@@ -232,7 +232,7 @@ def output_folder(target: Path, overwrite: bool) -> Iterator[Path]:
     try:
         yield scratch
         # mkdtemp makes the folder private; give it the permissions mkdir would.
-        scratch.chmod(0o777 & ~_umask())
+        scratch.chmod(0o777 & ~current_umask())
         # The old folder goes only after the new one is complete.
         if target.exists():
             shutil.rmtree(target)
@@ -240,12 +240,6 @@ def output_folder(target: Path, overwrite: bool) -> Iterator[Path]:
     finally:
         if scratch.exists():
             shutil.rmtree(scratch)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_table(rows: Sequence[dict[str, Any]], path: Path) -> None:
