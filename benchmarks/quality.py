@@ -4,11 +4,13 @@ For every texture in ``../shared/peer-textures/sources`` (read from there, never
 the project), the source is resized so its shorter side is 200 px and centre-cropped to
 200×200 — the crop that the published syntheses (Ustyuzhaninov et al. 2017,
 ``published-vgg19/``, 200×200, Gatys et al.'s model) match best — and synthesised at
-200×200 with ``texsynth.synthesize``'s defaults. Both syntheses are scored against that
+200×200 with a preset of ``texsynth.synthesize`` (``--preset``, default "default").
+Both syntheses are scored against that
 source with ``texsynth.metrics.evaluate`` (lower is better). Prints per-texture figures,
 medians, the ratio of our median to the published one, and the CPU time spent.
 
-    .venv/bin/python benchmarks/quality.py [--iters N] [--only NAME ...] [--json FILE]
+    .venv/bin/python benchmarks/quality.py [--preset default|paper|draft] [--iters N]
+        [--only NAME ...] [--json FILE]
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ METRICS = ("gram", "swd", "color", "spectrum")
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--peer", type=Path, default=PEER, help="peer-textures folder")
-    parser.add_argument("--iters", type=int, default=None, help="default: synthesize's")
+    parser.add_argument("--preset", default="default", help="synthesis preset")
+    parser.add_argument("--iters", type=int, default=None, help="default: the preset's")
     parser.add_argument("--size", type=int, default=200)
     parser.add_argument("--only", nargs="*", default=None, help="texture names to run")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
@@ -56,7 +59,7 @@ def main() -> int:
         source = resize_and_crop(load_image(path).pixels, args.size)
         published = load_image(args.peer / "published-vgg19" / path.name).pixels
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        result = synthesize(source, args.size, model=model, seed=0, **options)
+        result = synthesize(source, args.size, model=model, seed=0, preset=args.preset, **options)
         cpu = time.process_time() - cpu0
         cpu_total += cpu
         wall_total += time.perf_counter() - wall0

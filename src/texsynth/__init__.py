@@ -12,21 +12,25 @@ from .image_io import load_image, save_image
 from .losses import GramLoss, WeightedSum, gram_layer_loss
 from .metrics import relative_gram_error, relative_gram_errors
 from .network import VGG, VGG19, MultiScaleNet
+from .optimize import ScipyLBFGSB, TorchLBFGS
 from .statistics import TextureStatistics, gram_matrix, gram_parameter_count
-from .synthesis import SynthesisResult, synthesize
+from .synthesis import PRESETS, SynthesisResult, synthesize
 from .texture_model import DEFAULT_LAYERS, TextureModel, components_for_budget, parameter_count
 from .weights import load_hed_weights, load_weights, normalize_weights, random_weights
 
 __all__ = [
     "DEFAULT_LAYERS",
+    "PRESETS",
     "VGG",
     "VGG19",
     "GramLoss",
     "MultiScaleNet",
+    "ScipyLBFGSB",
     "SynthesisResult",
     "TexsynthError",
     "TextureModel",
     "TextureStatistics",
+    "TorchLBFGS",
     "WeightedSum",
     "__version__",
     "components_for_budget",

@@ -52,6 +52,23 @@ def _floats(ctx: click.Context, param: click.Parameter, value: str | None) -> li
         raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers") from None
 
 
+def _scales(ctx: click.Context, param: click.Parameter, value: str | None) -> int | str | None:
+    if value is None or value == "auto":
+        return value
+    try:
+        scales = int(value)
+    except ValueError:
+        scales = 0
+    if scales < 1:
+        raise click.BadParameter(f"{value!r} is not a positive whole number or 'auto'")
+    return scales
+
+
+# The names of synthesis.PRESETS, here so that --help needs no torch import (a test checks
+# that the two agree).
+PRESET_NAMES: tuple[str, ...] = ("default", "paper", "draft")
+
+
 def sidecar_path(image_path: Path) -> Path:
     return image_path.with_suffix(".json") if image_path.suffix else Path(f"{image_path}.json")
 
@@ -118,16 +135,30 @@ def cli() -> None:
     help="Comma-separated w_l, one per layer (default 1 each).",
 )
 @click.option(
+    "--preset",
+    type=click.Choice(PRESET_NAMES),
+    default="default",
+    show_default=True,
+    help="default: fast (torch L-BFGS, bfloat16 where native, coarse-to-fine); paper: the "
+    "authors' recipe (SciPy L-BFGS-B, float32, one scale); draft: a quick preview.",
+)
+@click.option(
     "--iters",
     type=click.IntRange(min=0),
-    default=500,
-    show_default=True,
-    help="Maximum L-BFGS iterations.",
+    default=None,
+    help="Maximum L-BFGS iterations at full size (preset: default 300, paper 500, draft 100).",
 )
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed of the white-noise start."
 )
 @pool_option
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "float32", "bfloat16"]),
+    default=None,
+    help="Convolutions in bfloat16 (Gram matrices stay float32); auto: bfloat16 where the "
+    "CPU or GPU runs it natively (preset: auto; paper: float32).",
+)
 @click.option(
     "--hist-match", is_flag=True, help="Match each channel's histogram to the source afterwards."
 )
@@ -153,10 +184,16 @@ def cli() -> None:
 )
 @click.option(
     "--scales",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Coarse-to-fine: start at 1/2^(K-1) of the size, then refine at each finer scale.",
+    callback=_scales,
+    default=None,
+    help="Coarse-to-fine: start at 1/2^(K-1) of the size, then refine at each finer scale; "
+    "auto keeps the coarsest side >= 64 px (preset: auto; paper: 1).",
+)
+@click.option(
+    "--coarse-iters",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Iterations at each coarser scale (preset: default 100, draft 40; paper: --iters).",
 )
 @click.option(
     "--tileable",
@@ -167,9 +204,9 @@ def cli() -> None:
 @click.option(
     "--tol",
     type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Stop when the loss falls by less than this fraction over 10 iterations (0: never).",
+    default=None,
+    help="Stop when the loss falls by less than this fraction over 10 iterations; 0: never "
+    "(preset: 0.001; paper: 0).",
 )
 @click.option(
     "--snapshot-every",
@@ -196,17 +233,20 @@ def synth(
     size: tuple[int, int] | None,
     layers: list[str] | None,
     weights_per_layer: list[float] | None,
-    iters: int,
+    preset: str,
+    iters: int | None,
     seed: int,
     pool: str,
+    precision: str | None,
     hist_match: bool,
     loss_kind: str,
     guide: Path | None,
     preserve_colors: bool,
-    scales: int,
+    scales: int | str | None,
+    coarse_iters: int | None,
     tileable: bool,
     device: str,
-    tol: float,
+    tol: float | None,
     snapshot_every: int,
     snapshot_dir: Path | None,
     weights_path: Path | None,
@@ -245,8 +285,11 @@ def synth(
         guide=guide,
         preserve_colors=preserve_colors,
         scales=scales,
+        coarse_iters=coarse_iters,
         tileable=tileable,
         device=device,
+        precision=precision,
+        preset=preset,
         snapshot_every=snapshot_every,
         snapshot_dir=snapshot_dir,
         progress=not quiet,
@@ -321,6 +364,7 @@ def info(weights_path: Path | None) -> None:
     """Show versions, devices, and whether the weights are found and intact."""
     import torch
 
+    from .network import fast_bfloat16
     from .texture_model import DEFAULT_LAYERS, parameter_count
     from .weights import DEFAULT_WEIGHTS_SHA256, cache_dir, find_weights, sha256_file
 
@@ -334,6 +378,8 @@ def info(weights_path: Path | None) -> None:
         else "none"
     )
     click.echo(f"devices: cpu ({torch.get_num_threads()} threads); cuda: {gpus}")
+    native = [d for d in ("cpu", "cuda") if (d == "cpu" or cuda) and fast_bfloat16(d)]
+    click.echo("native bfloat16 (used by the default preset): " + (", ".join(native) or "none"))
     try:
         path = find_weights(weights_path)
     except TexsynthError as exc:

@@ -215,6 +215,33 @@ DIRECT_MAX_SIZE = 11
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
 
+# Numeric precision of a network's convolutions. Gram matrices are always accumulated in
+# float32 (see TextureModel.features), whatever the convolutions ran in.
+PRECISIONS: tuple[str, ...] = ("float32", "bfloat16")
+
+
+def fast_bfloat16(device: torch.device | str) -> bool:
+    """Whether bfloat16 convolutions run natively (faster than float32) on ``device``.
+
+    True on CUDA GPUs that support bfloat16 and on x86 CPUs with AVX-512 BF16 or AMX;
+    elsewhere bfloat16 is emulated and slower than float32.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
+
+
 def caffe_preprocess(
     mean_bgr: Sequence[float] = CAFFE_MEAN_BGR,
 ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -25,13 +25,123 @@ from .color import colorize, luminance
 from .errors import ImageError, SizeError, TexsynthError
 from .image_io import ImageLike, LoadedImage, load_image, load_label_map, save_image, to_pil
 from .losses import GuidedGramLoss
-from .optimize import Callback, Optimizer, ScipyLBFGSB
+from .network import PRECISIONS, VGG, fast_bfloat16
+from .optimize import Callback, Optimizer, ScipyLBFGSB, TorchLBFGS
 from .statistics import TextureStatistics, is_statistics_file, pool_statistics
 from .texture_model import DEFAULT_LAYERS, TextureModel
 from .weights import Weights
 
 Source = ImageLike | LoadedImage | TextureStatistics
 Size = int | tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Defaults for how a synthesis runs; every field can be overridden per call.
+
+    ``scales="auto"`` picks as many coarse-to-fine scales (up to 4) as keep the coarsest
+    image and the correspondingly shrunk source at least 64 px on their shorter side.
+    ``precision="auto"`` picks bfloat16 convolutions where the hardware runs them natively
+    (AVX-512 BF16 / AMX CPUs, CUDA GPUs) and the source image is at hand, else float32.
+    ``coarse_iters=None`` runs ``iters`` iterations at every scale.
+    """
+
+    name: str
+    description: str
+    iters: int
+    optimizer: str  # "scipy" (ScipyLBFGSB) or "torch" (TorchLBFGS)
+    precision: str  # "float32", "bfloat16" or "auto"
+    scales: int | str
+    coarse_iters: int | None
+    tol: float
+
+    def make_optimizer(self) -> Optimizer:
+        return ScipyLBFGSB() if self.optimizer == "scipy" else TorchLBFGS()
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset(
+            "default",
+            "fast: torch L-BFGS, bfloat16 where native, coarse-to-fine, stops when stalled",
+            iters=300,
+            optimizer="torch",
+            precision="auto",
+            scales="auto",
+            coarse_iters=100,
+            tol=1e-3,
+        ),
+        Preset(
+            "paper",
+            "faithful: the authors' recipe (SciPy L-BFGS-B, float32, one scale, white noise)",
+            iters=500,
+            optimizer="scipy",
+            precision="float32",
+            scales=1,
+            coarse_iters=None,
+            tol=0.0,
+        ),
+        Preset(
+            "draft",
+            "a quick preview: the default preset with a third of the iterations",
+            iters=100,
+            optimizer="torch",
+            precision="auto",
+            scales="auto",
+            coarse_iters=40,
+            tol=1e-3,
+        ),
+    )
+}
+
+# The coarsest scale chosen by scales="auto" keeps at least this many pixels per side.
+AUTO_SCALE_MIN_SIDE = 64
+AUTO_SCALE_MAX = 4
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise TexsynthError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def auto_scales(
+    width: int, height: int, source_size: Sequence[int] | None, multiple: int = 1
+) -> int:
+    """Number of coarse-to-fine scales for ``scales="auto"`` (1 without a source image).
+
+    ``multiple``: every scale's sides must be multiples of it (tileable syntheses).
+    """
+    if not source_size:
+        return 1
+    side = min(width, height, *source_size)
+
+    def fits(scales: int) -> bool:
+        factor = 2 ** (scales - 1)
+        step = multiple * factor
+        exact = multiple == 1 or (width % step == 0 and height % step == 0)
+        return side // factor >= AUTO_SCALE_MIN_SIDE and exact
+
+    scales = 1
+    while scales < AUTO_SCALE_MAX and fits(scales + 1):
+        scales += 1
+    return scales
+
+
+def resolve_precision(
+    precision: str, device: torch.device, model: TextureModel, image_sources: bool
+) -> str:
+    """``"auto"`` → bfloat16 where it is native and its statistics can be computed (the
+    sources are images, the network a VGG), else float32; other values pass through."""
+    if precision != "auto":
+        if precision not in PRECISIONS:
+            raise TexsynthError(
+                f"unknown precision {precision!r}; choose one of: auto, {', '.join(PRECISIONS)}"
+            )
+        return precision
+    native = fast_bfloat16(device) and isinstance(model.network, VGG)
+    return "bfloat16" if native and image_sources else "float32"
 
 
 @dataclass
@@ -207,6 +317,12 @@ def _scale_record(result: SynthesisResult) -> dict[str, Any]:
     }
 
 
+def _is_statistics(source: Source) -> bool:
+    if isinstance(source, TextureStatistics):
+        return True
+    return isinstance(source, (str, os.PathLike)) and is_statistics_file(source)
+
+
 def _source_statistics(
     source: Source, model: TextureModel, color: bool | None = None
 ) -> tuple[TextureStatistics, LoadedImage | None]:
@@ -258,17 +374,18 @@ def synthesize(
     *,
     layers: Sequence[str] = DEFAULT_LAYERS,
     layer_weights: Sequence[float] | None = None,
-    iters: int = 500,
+    iters: int | None = None,
     seed: int = 0,
     pool: str = "avg",
     weights: Weights | str | os.PathLike | None = None,
     verify_weights: bool = True,
-    tol: float = 0.0,
+    tol: float | None = None,
     hist_match: bool = False,
     tileable: bool = False,
     preserve_colors: bool = False,
     guide: ImageLike | None = None,
-    scales: int = 1,
+    scales: int | str | None = None,
+    coarse_iters: int | None = None,
     init: torch.Tensor | None = None,
     device: str | torch.device = "cpu",
     callback: Callback | None = None,
@@ -279,6 +396,8 @@ def synthesize(
     model: TextureModel | None = None,
     loss: nn.Module | str | None = None,
     optimizer: Optimizer | None = None,
+    precision: str | None = None,
+    preset: str = "default",
 ) -> SynthesisResult:
     """Synthesise a texture like ``source``.
 
@@ -289,7 +408,7 @@ def synthesize(
             region.
         size: output ``(width, height)`` or one number for a square; default the source's size.
         layers, layer_weights: the texture model (default: the paper's five layers, weight 1).
-        iters: maximum number of optimiser iterations.
+        iters: maximum number of optimiser iterations (at the full scale).
         seed: seed of the white-noise start; a seeded run is bit-reproducible on one machine.
         pool: ``"avg"`` (paper) or ``"max"``.
         weights: weights file or :class:`Weights` (default: normalised VGG-19, hash-checked).
@@ -306,8 +425,9 @@ def synthesize(
             (spatially guided Gram loss, Gatys et al. 2017). The output size defaults to
             the label map's.
         scales: coarse-to-fine: synthesise first at 1/2^(scales−1) of the size against the
-            source shrunk by the same factor, then upsample and refine at each finer scale
-            (``iters`` iterations at every scale). Needs the source image.
+            source shrunk by the same factor, then upsample and refine at each finer scale.
+            Needs the source image. ``"auto"``: see :class:`Preset`.
+        coarse_iters: iterations at each coarser scale (default: ``iters``).
         init: start from this (C, H, W) image in [0, 1] (resized to the output size)
             instead of white noise.
         device: ``"cpu"`` or ``"cuda"``.
@@ -320,12 +440,26 @@ def synthesize(
             2021; needs the source image) or ``"gram+swd"``; or any loss module, which
             receives the model's features. A module with ``resample()`` has it called after
             every iteration (the SWD loss redraws its directions).
-        optimizer: an object with ``minimize(...)`` (default: :class:`ScipyLBFGSB`).
+        optimizer: an object with ``minimize(...)`` (default: the preset's,
+            :class:`~texsynth.optimize.TorchLBFGS` or :class:`ScipyLBFGSB`).
+        precision: ``"float32"``, ``"bfloat16"`` (the network's convolutions; Gram matrices
+            stay float32) or ``"auto"``. Losses are reported in the model's precision.
+        preset: ``"default"`` (fast), ``"paper"`` (the authors' recipe, unchanged by any
+            speed work) or ``"draft"``; see :data:`PRESETS`. ``iters``, ``tol``, ``scales``,
+            ``coarse_iters``, ``precision`` and ``optimizer`` left at ``None`` come from it.
     """
-    if iters < 0:
-        raise TexsynthError(f"iterations must be >= 0, got {iters}")
-    if scales < 1:
-        raise TexsynthError(f"scales must be >= 1, got {scales}")
+    settings = get_preset(preset)
+    iters = settings.iters if iters is None else iters
+    tol = settings.tol if tol is None else tol
+    scales = settings.scales if scales is None else scales
+    coarse_iters = settings.coarse_iters if coarse_iters is None else coarse_iters
+    coarse_iters = iters if coarse_iters is None else coarse_iters
+    precision = settings.precision if precision is None else precision
+    optimizer = optimizer or settings.make_optimizer()
+    if iters < 0 or coarse_iters < 0:
+        raise TexsynthError(f"iterations must be >= 0, got {min(iters, coarse_iters)}")
+    if scales != "auto" and (not isinstance(scales, int) or scales < 1):
+        raise TexsynthError(f"scales must be >= 1 or 'auto', got {scales!r}")
     if snapshot_every < 0:
         raise TexsynthError("snapshot_every must be >= 0")
     dev = resolve_device(device)
@@ -338,6 +472,10 @@ def synthesize(
     sources = list(source) if isinstance(source, (list, tuple)) else [source]
     if not sources:
         raise TexsynthError("no source given")
+    image_sources = not any(_is_statistics(s) for s in sources)
+    precision = resolve_precision(precision, dev, model, image_sources)
+    # Statistics are computed by the model in its precision (see TextureModel.with_precision).
+    model = model.with_precision(precision)
     all_stats, all_images = _all_statistics(sources, model)
     if len(sources) == 1:
         target, image = all_stats[0], all_images[0]
@@ -399,8 +537,13 @@ def synthesize(
     lower, upper = target.pixel_min.float(), target.pixel_max.float()
     coarse: list[dict[str, Any]] = []
     coarse_time = 0.0
+    named_loss = loss is None or isinstance(loss, str)
+    if scales == "auto":
+        usable = image is not None and named_loss and guide is None
+        source_size = list(image.pixels.shape[:0:-1]) if usable else None  # type: ignore[union-attr]
+        scales = auto_scales(width, height, source_size, model.min_size if tileable else 1)
     if scales > 1:
-        if image is None or not (loss is None or isinstance(loss, str)):
+        if image is None or not named_loss:
             raise TexsynthError("coarse-to-fine needs a single source image and a named loss")
         factor = 2 ** (scales - 1)
         small = (width // factor, height // factor)
@@ -415,11 +558,15 @@ def synthesize(
             shrink(image.pixels, 2),
             (width // 2, height // 2),
             model=model,
-            iters=iters,
+            iters=coarse_iters,
+            coarse_iters=coarse_iters,
             seed=seed,
             tol=tol,
             tileable=tileable,
             scales=scales - 1,
+            precision=precision,
+            optimizer=optimizer,
+            preset=preset,
             init=init,
             device=dev,
             progress=progress,
@@ -447,7 +594,6 @@ def synthesize(
             save_image(x[0].clamp(0, 1), snapshot_path / f"iter_{iteration:05d}.png")  # type: ignore[operator]
         return callback(iteration, value, x) if callback is not None else None
 
-    optimizer = optimizer or ScipyLBFGSB()
     start = time.perf_counter()
     result = optimizer.minimize(
         objective,
@@ -479,7 +625,10 @@ def synthesize(
         "preserve_colors": preserve_colors,
         "sources": len(sources),
         "guided": guide is not None,
+        "preset": preset,
+        "precision": precision,
         "scales": scales,
+        "coarse_iters": coarse_iters if scales > 1 else None,
         "coarse_scales": coarse,
         "device": str(dev),
         "optimizer": optimizer.name,

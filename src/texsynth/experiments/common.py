@@ -140,6 +140,7 @@ def synthesize_like(
         iters=settings.iters,
         seed=settings.seed,
         device=settings.device,
+        preset="paper",  # the paper's figures use the authors' recipe
     )
     return Run(row, source, result.image, result, dict(extra))
 
