@@ -16,27 +16,16 @@ import click
 
 from . import __version__
 from .errors import OutputError, TexsynthError
+from .sizes import SIZE_HELP, parse_size_text
 
 EXIT_ERROR = 1
-SIZE_HELP = "WIDTHxHEIGHT (e.g. 160x96) or one number for a square"
-
-
-def parse_size_text(text: str) -> tuple[int, int]:
-    """'160x96' → (160, 96); '128' → (128, 128)."""
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not {SIZE_HELP}") from None
-    if len(values) == 1:
-        values = values * 2
-    if len(values) != 2 or min(values) <= 0:
-        raise click.BadParameter(f"{text!r} is not {SIZE_HELP}")
-    return values[0], values[1]
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
-    return None if value is None else parse_size_text(value)
+    try:
+        return None if value is None else parse_size_text(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _names(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
@@ -397,6 +386,71 @@ def info(weights_path: Path | None) -> None:
         f"default model: {', '.join(DEFAULT_LAYERS)}: "
         f"{parameter_count(DEFAULT_LAYERS):,} parameters"
     )
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder: images/ID.png + ID.json per job, and index.csv.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask", "dask-local"]),
+    default=None,
+    help="local: this process, or a process pool with --workers N (default); dask: the "
+    "cluster at --scheduler; dask-local: a Dask LocalCluster of --workers processes.",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes."
+)
+@click.option("--scheduler", default=None, help="Dask scheduler address (implies --engine dask).")
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@weights_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def batch(
+    manifest: Path,
+    output: Path,
+    engine: str | None,
+    workers: int,
+    scheduler: str | None,
+    device: str,
+    weights_path: Path | None,
+    quiet: bool,
+) -> int:
+    """Run every job of MANIFEST (CSV, or YAML with a grid and/or a job list) into OUTPUT.
+
+    Re-running skips jobs already done (sidecar and image present and matching) and redoes
+    interrupted ones. Failed jobs are reported at the end and do not stop the others.
+    """
+    from .batch import read_manifest, run_batch, summary_lines
+
+    if scheduler and engine not in (None, "dask"):
+        raise click.BadParameter("--scheduler needs --engine dask", param_hint="--scheduler")
+    engine = engine or ("dask" if scheduler else "local")
+    if engine == "dask" and not scheduler:
+        raise click.BadParameter("--engine dask needs --scheduler ADDRESS", param_hint="--engine")
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"output path is not a folder: {output}")
+    if not output.parent.is_dir():
+        raise OutputError(f"output folder's parent does not exist: {output.parent}")
+    jobs = read_manifest(manifest)
+    summary = run_batch(
+        jobs,
+        output,
+        engine=engine,
+        workers=workers,
+        scheduler=scheduler,
+        weights_path=weights_path,
+        device=device,
+        progress=not quiet,
+    )
+    for line in summary_lines(summary, len(jobs)):
+        click.echo(line, err=True)
+    return 0 if summary.ok else EXIT_ERROR
 
 
 @cli.group()

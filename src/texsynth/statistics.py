@@ -8,6 +8,7 @@ independent of the image size. G is symmetric, so a layer contributes N(N+1)/2 n
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 import torch
 
 from .errors import TexsynthError
-from .image_io import atomic_path
+from .image_io import LoadedImage, atomic_path
 
 FORMAT_VERSION = 1
 
@@ -182,6 +183,45 @@ def pool_statistics(stats: list[TextureStatistics]) -> TextureStatistics:
     meta["source"] = " + ".join(str(s.meta.get("source")) for s in stats)
     meta["pooled_from"] = len(stats)
     return TextureStatistics(grams, lo, hi, meta)
+
+
+class StatisticsCache:
+    """Statistics of source images, computed once per image and model, then reused.
+
+    A batch of syntheses of one source (many seeds, presets or sizes) needs the same Gram
+    matrices again and again, at every coarse-to-fine scale. Entries are keyed by a digest
+    of the pixels and the model's :attr:`~texsynth.TextureModel.signature`, so a copy of
+    the image or an equal model built elsewhere finds them, and a cache can be filled in one
+    process and shipped (pickled) to others.
+    """
+
+    def __init__(self, entries: Mapping[str, TextureStatistics] | None = None) -> None:
+        self.entries: dict[str, TextureStatistics] = dict(entries or {})
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @staticmethod
+    def key(model: Any, pixels: torch.Tensor) -> str:
+        data = pixels.detach().to("cpu", torch.float32).contiguous()
+        digest = hashlib.sha256(str(tuple(data.shape)).encode())
+        digest.update(data.numpy().tobytes())
+        digest.update(repr(model.signature).encode())
+        return digest.hexdigest()
+
+    def statistics(self, model: Any, image: LoadedImage | torch.Tensor) -> TextureStatistics:
+        """``model.statistics(image)``, from the cache when it was computed before."""
+        pixels = image.pixels if isinstance(image, LoadedImage) else image
+        key = self.key(model, pixels)
+        if key in self.entries:
+            self.hits += 1
+            return self.entries[key]
+        self.misses += 1
+        stats = model.statistics(image)
+        self.entries[key] = stats.to("cpu")
+        return stats
 
 
 def is_statistics_file(path: str | os.PathLike) -> bool:

@@ -27,7 +27,12 @@ from .image_io import ImageLike, LoadedImage, load_image, load_label_map, save_i
 from .losses import GuidedGramLoss
 from .network import PRECISIONS, VGG, fast_bfloat16
 from .optimize import Callback, Optimizer, ScipyLBFGSB, TorchLBFGS
-from .statistics import TextureStatistics, is_statistics_file, pool_statistics
+from .statistics import (
+    StatisticsCache,
+    TextureStatistics,
+    is_statistics_file,
+    pool_statistics,
+)
 from .texture_model import DEFAULT_LAYERS, TextureModel
 from .weights import Weights
 
@@ -324,7 +329,7 @@ def _is_statistics(source: Source) -> bool:
 
 
 def _source_statistics(
-    source: Source, model: TextureModel, color: bool | None = None
+    source: Source, model: TextureModel, cache: StatisticsCache, color: bool | None = None
 ) -> tuple[TextureStatistics, LoadedImage | None]:
     if isinstance(source, TextureStatistics):
         return source, None
@@ -333,19 +338,19 @@ def _source_statistics(
     image = source if isinstance(source, LoadedImage) else load_image(source)
     if color and image.grayscale:
         image = LoadedImage(image.pixels.expand(3, -1, -1).contiguous(), image.name)
-    return model.statistics(image), image
+    return cache.statistics(model, image), image
 
 
 def _all_statistics(
-    sources: Sequence[Source], model: TextureModel
+    sources: Sequence[Source], model: TextureModel, cache: StatisticsCache
 ) -> tuple[list[TextureStatistics], list[LoadedImage | None]]:
     """Statistics of every source; grey examples become colour when any source has colour."""
-    first = [_source_statistics(s, model) for s in sources]
+    first = [_source_statistics(s, model, cache) for s in sources]
     if len(sources) == 1 or len({st.grayscale for st, _ in first}) == 1:
         return [st for st, _ in first], [im for _, im in first]
     if any(im is None for _, im in first):
         raise TexsynthError("cannot mix grey and colour statistics files")
-    pairs = [_source_statistics(im, model, color=True) for _, im in first]
+    pairs = [_source_statistics(im, model, cache, color=True) for _, im in first]
     return [st for st, _ in pairs], [im for _, im in pairs]
 
 
@@ -398,6 +403,7 @@ def synthesize(
     optimizer: Optimizer | None = None,
     precision: str | None = None,
     preset: str = "default",
+    statistics_cache: StatisticsCache | None = None,
 ) -> SynthesisResult:
     """Synthesise a texture like ``source``.
 
@@ -447,6 +453,9 @@ def synthesize(
         preset: ``"default"`` (fast), ``"paper"`` (the authors' recipe, unchanged by any
             speed work) or ``"draft"``; see :data:`PRESETS`. ``iters``, ``tol``, ``scales``,
             ``coarse_iters``, ``precision`` and ``optimizer`` left at ``None`` come from it.
+        statistics_cache: a :class:`~texsynth.statistics.StatisticsCache` to take the
+            sources' statistics (at every scale) from, and to add new ones to; share one
+            between syntheses of the same sources.
     """
     settings = get_preset(preset)
     iters = settings.iters if iters is None else iters
@@ -476,7 +485,8 @@ def synthesize(
     precision = resolve_precision(precision, dev, model, image_sources)
     # Statistics are computed by the model in its precision (see TextureModel.with_precision).
     model = model.with_precision(precision)
-    all_stats, all_images = _all_statistics(sources, model)
+    cache = statistics_cache if statistics_cache is not None else StatisticsCache()
+    all_stats, all_images = _all_statistics(sources, model, cache)
     if len(sources) == 1:
         target, image = all_stats[0], all_images[0]
     else:
@@ -504,7 +514,7 @@ def synthesize(
             raise ImageError("colour preservation needs a single source image, not statistics")
         # From here on the source is its luminance; colour returns at the end.
         image = LoadedImage(luminance(image.pixels), image.name)
-        target = model.statistics(image)
+        target = cache.statistics(model, image)
     default_size = tuple(target.meta.get("source_size", ())) or None
     if size is None and default_size is None:
         raise SizeError("statistics without a recorded source size need an explicit size")
@@ -567,6 +577,7 @@ def synthesize(
             precision=precision,
             optimizer=optimizer,
             preset=preset,
+            statistics_cache=cache,
             init=init,
             device=dev,
             progress=progress,

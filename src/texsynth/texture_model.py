@@ -7,6 +7,8 @@ statistics (Gram matrices) → loss — without knowing how the pixels will be u
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import os
 from collections.abc import Sequence
 
@@ -228,6 +230,26 @@ class TextureModel:
             self.weights_info | {"precision": precision},
             self.projections,
         )
+
+    @property
+    def signature(self) -> tuple:
+        """Everything the statistics of an image depend on (weights, layers, pooling,
+        padding, precision, projections); equal signatures give equal statistics."""
+        projections = tuple(
+            (name, hashlib.sha256(p.detach().cpu().float().numpy().tobytes()).hexdigest())
+            for name, p in sorted(self.projections.items())
+        )
+        # Where the weights file lies does not matter, only what it holds.
+        described = {k: v for k, v in self.weights_info.items() if k != "path"}
+        info = json.dumps(described, sort_keys=True, default=str)
+        if not self.weights_info.get("sha256"):
+            # No file hash (random or hand-made networks): hash the weights themselves.
+            digest = hashlib.sha256()
+            for name, tensor in self.network.state_dict().items():
+                digest.update(name.encode())
+                digest.update(tensor.detach().cpu().float().numpy().tobytes())
+            info += digest.hexdigest()
+        return (type(self.network).__name__, info, tuple(self.layers), str(self.dtype), projections)
 
     @property
     def device(self) -> torch.device:

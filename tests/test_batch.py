@@ -1,0 +1,185 @@
+"""Batch manifests: grids, sidecars and index, resuming, failures, engines (local, Dask)."""
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from texsynth.batch import (
+    ManifestError,
+    finished_record,
+    read_manifest,
+    run_batch,
+    run_job,
+    shared_statistics,
+)
+from texsynth.weights import load_weights
+
+GRID = """\
+defaults:
+  preset: draft
+  size: 48
+  iters: 6
+  layers: conv1_1,pool1,pool2
+grid:
+  sources: [builtin:brick, builtin:ihc]
+  seeds: 3
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def images(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((folder / "images").glob("*.png"))}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The grid run once, locally and uninterrupted: the outputs every other run must match."""
+    folder = tmp_path_factory.mktemp("batch")
+    manifest = write(folder / "grid.yaml", GRID)
+    summary = run_batch(read_manifest(manifest), folder / "out", progress=False)
+    return manifest, folder / "out", summary
+
+
+def test_grid_runs_every_job_with_sidecar_and_index(reference):
+    manifest, out, summary = reference
+    jobs = read_manifest(manifest)
+    assert len(jobs) == 6 and summary.ok and len(summary.done) == 6
+    assert {(j.source, j.seed) for j in jobs} == {
+        (s, k) for s in ("builtin:brick", "builtin:ihc") for k in range(3)
+    }
+    assert len(images(out)) == 6
+    record = json.loads((out / "images" / f"{jobs[0].id}.json").read_text())
+    assert record["job"] == jobs[0].spec() and record["seed"] == jobs[0].seed
+    assert record["parameters"]["preset"] == "draft"
+    assert len(record["parameters"]["weights"]["sha256"]) == 64
+    assert {"final_loss", "wall_time_s", "versions", "image_sha256"} <= set(record)
+    index = (out / "index.csv").read_text().splitlines()
+    assert len(index) == 7 and all(",done," in row for row in index[1:])
+    # Different seeds give different images.
+    assert len(set(images(out).values())) == 6
+
+
+def test_rerun_skips_finished_jobs_and_redoes_damaged_ones(reference, tmp_path):
+    manifest, out, _ = reference
+    jobs = read_manifest(manifest)
+    copy = tmp_path / "out"
+    (copy / "images").mkdir(parents=True)
+    for p in (out / "images").iterdir():
+        (copy / "images" / p.name).write_bytes(p.read_bytes())
+    again = run_batch(jobs, copy, progress=False)
+    assert again.done == [] and len(again.skipped) == 6
+    # A truncated image and a missing sidecar make those two jobs run again.
+    (copy / "images" / f"{jobs[1].id}.png").write_bytes(b"\x89PNG")
+    (copy / "images" / f"{jobs[4].id}.json").unlink()
+    assert finished_record(copy, jobs[1]) is None
+    again = run_batch(jobs, copy, progress=False)
+    assert sorted(again.done) == sorted([jobs[1].id, jobs[4].id])
+    assert images(copy) == images(out)
+
+
+def test_source_statistics_are_computed_once_and_shared(reference, tmp_path):
+    manifest, _, _ = reference
+    jobs = read_manifest(manifest)
+    cache = shared_statistics(jobs, load_weights())
+    # Two sources, one scale each: 48 px outputs are too small for coarse-to-fine.
+    assert len(cache) == 2 and cache.misses == 2
+    computed = cache.misses
+    for job in jobs[:2]:
+        assert run_job(job, str(tmp_path), cache)["status"] == "done"
+    assert cache.misses == computed and cache.hits >= 2
+
+
+def test_dask_local_cluster_gives_the_same_images(reference, tmp_path):
+    pytest.importorskip("dask.distributed")
+    manifest, out, _ = reference
+    summary = run_batch(
+        read_manifest(manifest), tmp_path / "out", engine="dask-local", workers=2, progress=False
+    )
+    assert summary.ok and len(summary.done) == 6
+    assert images(tmp_path / "out") == images(out)
+
+
+def test_killed_run_resumes_with_complete_identical_outputs(reference, tmp_path):
+    manifest, out, _ = reference
+    target = tmp_path / "out"
+    command = [sys.executable, "-m", "texsynth.cli", "batch", str(manifest), "-o", str(target)]
+    proc = subprocess.Popen([*command, "-q"], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list((target / "images").glob("*.json"))) >= 2:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = len(list((target / "images").glob("*.json")))
+    assert 1 <= finished < 6, "the run should have been killed midway"
+    resumed = subprocess.run([*command, "-q"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    summary = resumed.stderr.strip().splitlines()[-1]
+    assert f"{6 - finished} done, {finished} skipped" in summary
+    assert images(target) == images(out)
+    assert not list((target / "images").glob(".*.tmp"))
+
+
+def test_a_failing_job_is_reported_and_the_others_run(tmp_path, run_cli):
+    manifest = write(
+        tmp_path / "jobs.csv",
+        "source,seed,size,iters,preset,layers\n"
+        'builtin:brick,0,48,3,draft,"conv1_1,pool1"\n'
+        'missing.png,0,48,3,draft,"conv1_1,pool1"\n'
+        'builtin:gravel,1,48,3,draft,"conv1_1,pool1"\n',
+    )
+    result = run_cli("batch", manifest, "-o", tmp_path / "out", "-q")
+    assert result.code == 1
+    lines = result.err.strip().splitlines()
+    assert "2 done, 0 skipped (already done), 1 failed" in lines[0]
+    assert "jobs.csv:3" in lines[1] and "missing.png" in lines[1]
+    index = (tmp_path / "out" / "index.csv").read_text()
+    assert index.count(",done,") == 2 and index.count(",failed,") == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("m.csv", "source,seed\nbuiltin:brick,0\nbuiltin:brick,x\n", "m.csv:3: seed: 'x'"),
+        ("m.csv", "seed\n0\n", "m.csv:1: the header needs a 'source' column"),
+        ("m.csv", "source,colour\nbuiltin:brick,red\n", "m.csv:2: unknown field 'colour'"),
+        ("m.csv", "source,size\nbuiltin:brick,12y\n", "m.csv:2: size:"),
+        ("m.csv", "source,preset\nbuiltin:brick,fastest\n", "m.csv:2: preset: unknown preset"),
+        ("m.csv", "source\nbuiltin:brick\nbuiltin:brick\n", "m.csv:3: the same job"),
+        ("m.csv", "source\n", "lists no jobs"),
+        ("m.yaml", "grid:\n  sources: [a.png\n  seeds: 2\n", "m.yaml:3: malformed YAML"),
+        ("m.yaml", "jobs:\n  - source: a.png\n  - source: b.png\n    seed: -1\n", "m.yaml:3: seed"),
+        ("m.yaml", "grid:\n  sources: [a.png]\n  colours: [red]\n", "m.yaml:2: unknown grid axis"),
+        ("m.yaml", "jobs:\n  - seed: 1\n", "m.yaml:2: the job has no source"),
+        ("m.yaml", "grids: {}\n", "m.yaml:1: unknown section 'grids'"),
+        ("m.txt", "source\n", "a manifest is .csv, .yaml or .yml"),
+    ],
+)
+def test_malformed_manifests_get_one_line_naming_the_line(tmp_path, run_cli, name, text, message):
+    manifest = write(tmp_path / name, text)
+    with pytest.raises(ManifestError, match="^" + re.escape(str(tmp_path))):
+        read_manifest(manifest)
+    result = run_cli("batch", manifest, "-o", tmp_path / "out")
+    assert result.code == 1 and message in result.err
+    assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_batch_cli_option_errors(tmp_path, run_cli, reference):
+    manifest, _, _ = reference
+    for args in (["--engine", "dask"], ["--scheduler", "tcp://x:1", "--engine", "local"]):
+        result = run_cli("batch", manifest, "-o", tmp_path / "out", *args)
+        assert result.code == 2 and len(result.err.strip().splitlines()) == 1
+    result = run_cli("batch", tmp_path / "nope.csv", "-o", tmp_path / "out")
+    assert result.code == 1 and "manifest not found" in result.err
