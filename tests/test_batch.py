@@ -99,11 +99,11 @@ def test_source_statistics_are_computed_once_and_shared(reference, tmp_path):
     assert cache.misses == computed and cache.hits >= 2
 
 
-def test_dask_local_cluster_gives_the_same_images(reference, tmp_path):
-    pytest.importorskip("dask.distributed")
+@pytest.mark.parametrize("engine", ["local", "dask-local"])
+def test_two_worker_engines_give_the_same_images(reference, tmp_path, engine):
     manifest, out, _ = reference
     summary = run_batch(
-        read_manifest(manifest), tmp_path / "out", engine="dask-local", workers=2, progress=False
+        read_manifest(manifest), tmp_path / "out", engine=engine, workers=2, progress=False
     )
     assert summary.ok and len(summary.done) == 6
     assert images(tmp_path / "out") == images(out)
