@@ -443,15 +443,19 @@ def shared_statistics(
     every size coarse-to-fine may shrink it to; workers take them from this cache."""
     cache = StatisticsCache()
     dev = resolve_device(device)
-    models: dict[tuple[str, ...], TextureModel] = {}
+    models: dict[tuple[tuple[str, ...], str], TextureModel] = {}
     images: dict[str, Any] = {}
     for job in jobs:
         layers = tuple(job.layers or DEFAULT_LAYERS)
-        if layers not in models:
-            models[layers] = TextureModel.from_weights(weights, layers, device=dev)
-        base = models[layers]
-        precision = job.precision or PRESETS[job.preset].precision
-        model = base.with_precision(resolve_precision(precision, dev, base, image_sources=True))
+        if (layers, "float32") not in models:
+            models[layers, "float32"] = TextureModel.from_weights(weights, layers, device=dev)
+        base = models[layers, "float32"]
+        precision = resolve_precision(
+            job.precision or PRESETS[job.preset].precision, dev, base, image_sources=True
+        )
+        if (layers, precision) not in models:
+            models[layers, precision] = base.with_precision(precision)
+        model = models[layers, precision]
         source = job.resolved_source()
         try:
             if source not in images:

@@ -328,8 +328,15 @@ def _is_statistics(source: Source) -> bool:
     return isinstance(source, (str, os.PathLike)) and is_statistics_file(source)
 
 
+def _statistics(
+    model: TextureModel, image: LoadedImage, cache: StatisticsCache | None
+) -> TextureStatistics:
+    # Without a shared cache there is nothing to reuse: skip hashing the image.
+    return model.statistics(image) if cache is None else cache.statistics(model, image)
+
+
 def _source_statistics(
-    source: Source, model: TextureModel, cache: StatisticsCache, color: bool | None = None
+    source: Source, model: TextureModel, cache: StatisticsCache | None, color: bool | None = None
 ) -> tuple[TextureStatistics, LoadedImage | None]:
     if isinstance(source, TextureStatistics):
         return source, None
@@ -338,11 +345,11 @@ def _source_statistics(
     image = source if isinstance(source, LoadedImage) else load_image(source)
     if color and image.grayscale:
         image = LoadedImage(image.pixels.expand(3, -1, -1).contiguous(), image.name)
-    return cache.statistics(model, image), image
+    return _statistics(model, image, cache), image
 
 
 def _all_statistics(
-    sources: Sequence[Source], model: TextureModel, cache: StatisticsCache
+    sources: Sequence[Source], model: TextureModel, cache: StatisticsCache | None
 ) -> tuple[list[TextureStatistics], list[LoadedImage | None]]:
     """Statistics of every source; grey examples become colour when any source has colour."""
     first = [_source_statistics(s, model, cache) for s in sources]
@@ -485,8 +492,7 @@ def synthesize(
     precision = resolve_precision(precision, dev, model, image_sources)
     # Statistics are computed by the model in its precision (see TextureModel.with_precision).
     model = model.with_precision(precision)
-    cache = statistics_cache if statistics_cache is not None else StatisticsCache()
-    all_stats, all_images = _all_statistics(sources, model, cache)
+    all_stats, all_images = _all_statistics(sources, model, statistics_cache)
     if len(sources) == 1:
         target, image = all_stats[0], all_images[0]
     else:
@@ -514,7 +520,7 @@ def synthesize(
             raise ImageError("colour preservation needs a single source image, not statistics")
         # From here on the source is its luminance; colour returns at the end.
         image = LoadedImage(luminance(image.pixels), image.name)
-        target = cache.statistics(model, image)
+        target = _statistics(model, image, statistics_cache)
     default_size = tuple(target.meta.get("source_size", ())) or None
     if size is None and default_size is None:
         raise SizeError("statistics without a recorded source size need an explicit size")
@@ -577,7 +583,7 @@ def synthesize(
             precision=precision,
             optimizer=optimizer,
             preset=preset,
-            statistics_cache=cache,
+            statistics_cache=statistics_cache,
             init=init,
             device=dev,
             progress=progress,
