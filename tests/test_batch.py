@@ -183,3 +183,22 @@ def test_batch_cli_option_errors(tmp_path, run_cli, reference):
         assert result.code == 2 and len(result.err.strip().splitlines()) == 1
     result = run_cli("batch", tmp_path / "nope.csv", "-o", tmp_path / "out")
     assert result.code == 1 and "manifest not found" in result.err
+
+
+def test_unreachable_scheduler_is_one_error_and_writes_nothing(reference, tmp_path):
+    dask = pytest.importorskip("dask")
+    from texsynth.errors import TexsynthError
+
+    manifest, _, _ = reference
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+        pytest.raises(TexsynthError, match="cannot reach the Dask scheduler"),
+    ):
+        run_batch(
+            read_manifest(manifest),
+            tmp_path / "out",
+            engine="dask",
+            scheduler="tcp://127.0.0.1:9",
+            progress=False,
+        )
+    assert not (tmp_path / "out").exists()

@@ -16,6 +16,7 @@ the workers in a :class:`~texsynth.statistics.StatisticsCache`.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import itertools
@@ -548,15 +549,11 @@ def _local_results(
             yield future.result()
 
 
-def _dask_results(
-    pending: Sequence[Job],
-    outdir: str,
-    cache: StatisticsCache,
-    options: dict,
-    scheduler: str | None,
-    workers: int,
-) -> Iterator[dict[str, Any]]:
-    from dask.distributed import Client, LocalCluster, as_completed
+@contextlib.contextmanager
+def _dask_client(scheduler: str | None, workers: int) -> Iterator[tuple[Any, int | None]]:
+    """A client of the cluster at ``scheduler``, or of a LocalCluster of ``workers``
+    processes started here; also the torch threads each worker should use."""
+    from dask.distributed import Client, LocalCluster
 
     cluster = None
     threads = None
@@ -573,30 +570,45 @@ def _dask_results(
             )
         threads = max(1, (os.cpu_count() or 1) // workers)
     try:
-        client = Client(cluster if cluster is not None else scheduler)
-    except OSError as exc:
-        raise TexsynthError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    try:
-        shared = client.scatter(cache, broadcast=True)  # shipped once per worker
-        futures = [
-            client.submit(
-                run_job,
-                job,
-                outdir,
-                shared,
-                **options,
-                threads=threads,
-                key=f"texsynth-{job.id}",
-                pure=False,
-            )
-            for job in pending
-        ]
-        for future in as_completed(futures):
-            yield future.result()
+        try:
+            client = Client(cluster if cluster is not None else scheduler)
+        except OSError as exc:
+            raise TexsynthError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        try:
+            yield client, threads
+        finally:
+            client.close()
     finally:
-        client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _dask_results(
+    client: Any,
+    threads: int | None,
+    pending: Sequence[Job],
+    outdir: str,
+    cache: StatisticsCache,
+    options: dict,
+) -> Iterator[dict[str, Any]]:
+    from dask.distributed import as_completed
+
+    shared = client.scatter(cache, broadcast=True)  # shipped once per worker
+    futures = [
+        client.submit(
+            run_job,
+            job,
+            outdir,
+            shared,
+            **options,
+            threads=threads,
+            key=f"texsynth-{job.id}",
+            pure=False,
+        )
+        for job in pending
+    ]
+    for future in as_completed(futures):
+        yield future.result()
 
 
 def run_batch(
@@ -619,8 +631,6 @@ def run_batch(
         raise TexsynthError(f"workers must be >= 1, got {workers}")
     start = time.perf_counter()
     out = Path(outdir)
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(out / "images")
     rows: dict[str, dict[str, Any]] = {}
     pending = []
     for job in jobs:
@@ -634,20 +644,27 @@ def run_batch(
                 "wall_s": record.get("wall_time_s"),
             }
     skipped = [job.id for job in jobs if job.id in rows]
-    write_index(out, jobs, rows)
     by_id = {job.id: job for job in jobs}
     done: list[str] = []
     failed: list[tuple[Job, str]] = []
-    if pending:
+    with contextlib.ExitStack() as stack:
+        # Connect to Dask before writing anything, so an unreachable scheduler leaves no
+        # output folder behind.
+        if pending and engine != "local":
+            dask_scheduler = scheduler if engine == "dask" else None
+            client, threads = stack.enter_context(_dask_client(dask_scheduler, workers))
+        (out / "images").mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(out / "images")
+        write_index(out, jobs, rows)
+        if not pending:
+            return BatchSummary(done, skipped, failed, time.perf_counter() - start)
         weights_file = str(weights_path) if weights_path else None
         cache = shared_statistics(pending, _weights(weights_file), device)
         options = {"weights_path": weights_file, "device": device}
         if engine == "local":
             results = _local_results(pending, str(out), cache, options, workers)
         else:
-            results = _dask_results(
-                pending, str(out), cache, options, scheduler if engine == "dask" else None, workers
-            )
+            results = _dask_results(client, threads, pending, str(out), cache, options)
         bar = tqdm(total=len(pending), desc="batch", unit="job", disable=not progress)
         try:
             for result in results:
