@@ -288,10 +288,13 @@ def synth(
     write_text(json.dumps(result.record(), indent=2) + "\n", meta_path)
     if not quiet:
         drop = result.initial_loss / result.final_loss if result.final_loss > 0 else float("inf")
+        coarse = result.parameters.get("coarse_scales") or []
+        after = f" after {len(coarse)} coarser scale{'s' * (len(coarse) > 1)}" if coarse else ""
         click.echo(
             f"wrote {output} ({result.width}x{result.height}) and {meta_path.name}: "
-            f"loss {result.initial_loss:.4g} -> {result.final_loss:.4g} ({drop:.0f}x lower) "
-            f"in {result.iterations} iterations, {result.wall_time:.1f} s",
+            f"full-size loss {result.initial_loss:.4g} -> {result.final_loss:.4g} "
+            f"({drop:.0f}x lower) in {result.iterations} iterations{after}, "
+            f"{result.wall_time:.1f} s in all",
             err=True,
         )
 
