@@ -371,6 +371,13 @@ def finished_record(outdir: Path, job: Job) -> dict[str, Any] | None:
 
 
 _WEIGHTS: dict[str, Weights] = {}
+# A pool worker's copy of the shared statistics, handed over once when the worker starts.
+_WORKER_CACHE: StatisticsCache | None = None
+
+
+def _start_pool_worker(cache: StatisticsCache) -> None:
+    global _WORKER_CACHE
+    _WORKER_CACHE = cache
 
 
 def _weights(path: str | None) -> Weights:
@@ -390,8 +397,11 @@ def run_job(
     threads: int | None = None,
 ) -> dict[str, Any]:
     """Synthesise one job and write its image, then its sidecar. Never raises: a failure
-    comes back as ``{"status": "failed", "error": ...}`` so that the other jobs go on."""
+    comes back as ``{"status": "failed", "error": ...}`` so that the other jobs go on.
+    Without ``cache``, a pool worker uses the statistics it was started with."""
     import torch
+
+    cache = cache if cache is not None else _WORKER_CACHE
 
     if threads:
         torch.set_num_threads(threads)
@@ -540,10 +550,16 @@ def _local_results(
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     threads = max(1, (os.cpu_count() or 1) // workers)
-    # "spawn": forking a process whose torch has started its thread pool can hang.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    # "spawn": forking a process whose torch has started its thread pool can hang. The
+    # statistics go to each worker once, at its start, rather than with every job.
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_pool_worker,
+        initargs=(cache,),
+    ) as pool:
         futures = [
-            pool.submit(run_job, job, outdir, cache, **options, threads=threads) for job in pending
+            pool.submit(run_job, job, outdir, None, **options, threads=threads) for job in pending
         ]
         for future in as_completed(futures):
             yield future.result()
