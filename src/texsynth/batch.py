@@ -31,7 +31,7 @@ from typing import Any
 
 from .errors import TexsynthError
 from .image_io import load_image, write_text
-from .network import layer_sequence
+from .network import PRECISIONS, layer_sequence
 from .sizes import parse_size_text
 from .statistics import StatisticsCache
 from .synthesis import (
@@ -168,8 +168,8 @@ def _as_scales(value: Any) -> int | str:
 
 
 def _as_precision(value: Any) -> str:
-    if str(value) not in ("auto", "float32", "bfloat16"):
-        raise ValueError(f"unknown precision {value!r}; choose auto, float32 or bfloat16")
+    if str(value) not in ("auto", *PRECISIONS):
+        raise ValueError(f"unknown precision {value!r}; choose auto, {', '.join(PRECISIONS)}")
     return str(value)
 
 

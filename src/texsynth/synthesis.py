@@ -25,7 +25,7 @@ from .color import colorize, luminance
 from .errors import ImageError, SizeError, TexsynthError
 from .image_io import ImageLike, LoadedImage, load_image, load_label_map, save_image, to_pil
 from .losses import GuidedGramLoss
-from .network import PRECISIONS, VGG, fast_bfloat16
+from .network import VGG, fast_bfloat16
 from .optimize import Callback, Optimizer, ScipyLBFGSB, TorchLBFGS
 from .statistics import (
     StatisticsCache,
@@ -138,12 +138,9 @@ def resolve_precision(
     precision: str, device: torch.device, model: TextureModel, image_sources: bool
 ) -> str:
     """``"auto"`` → bfloat16 where it is native and its statistics can be computed (the
-    sources are images, the network a VGG), else float32; other values pass through."""
+    sources are images, the network a VGG), else float32; other values pass through
+    (:meth:`TextureModel.with_precision` rejects unknown ones)."""
     if precision != "auto":
-        if precision not in PRECISIONS:
-            raise TexsynthError(
-                f"unknown precision {precision!r}; choose one of: auto, {', '.join(PRECISIONS)}"
-            )
         return precision
     native = fast_bfloat16(device) and isinstance(model.network, VGG)
     return "bfloat16" if native and image_sources else "float32"
@@ -340,8 +337,8 @@ def _source_statistics(
 ) -> tuple[TextureStatistics, LoadedImage | None]:
     if isinstance(source, TextureStatistics):
         return source, None
-    if isinstance(source, (str, os.PathLike)) and is_statistics_file(source):
-        return TextureStatistics.load(source), None
+    if _is_statistics(source):
+        return TextureStatistics.load(source), None  # type: ignore[arg-type]
     image = source if isinstance(source, LoadedImage) else load_image(source)
     if color and image.grayscale:
         image = LoadedImage(image.pixels.expand(3, -1, -1).contiguous(), image.name)
