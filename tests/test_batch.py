@@ -101,12 +101,18 @@ def test_source_statistics_are_computed_once_and_shared(reference, tmp_path):
 
 @pytest.mark.parametrize("engine", ["local", "dask-local"])
 def test_two_worker_engines_give_the_same_images(reference, tmp_path, engine):
+    import os
+
     manifest, out, _ = reference
+    environment = dict(os.environ)
     summary = run_batch(
         read_manifest(manifest), tmp_path / "out", engine=engine, workers=2, progress=False
     )
     assert summary.ok and len(summary.done) == 6
     assert images(tmp_path / "out") == images(out)
+    # Dask's nannies write OMP_NUM_THREADS=1 into the parent's environment; a process started
+    # afterwards would run on one thread (and round differently in bfloat16).
+    assert dict(os.environ) == environment
 
 
 def test_killed_run_resumes_with_complete_identical_outputs(reference, tmp_path):

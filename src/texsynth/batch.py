@@ -566,6 +566,22 @@ def _local_results(
 
 
 @contextlib.contextmanager
+def _environment_kept() -> Iterator[None]:
+    """Undo what starting a LocalCluster writes into this process's environment.
+
+    Its nannies set OMP_NUM_THREADS=1 (and MKL's, OpenBLAS's) in *our* ``os.environ`` and
+    leave them there: every process started afterwards runs torch on one thread, slower,
+    and with other rounding in bfloat16 than the same run started from a clean shell.
+    """
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
 def _dask_client(scheduler: str | None, workers: int) -> Iterator[tuple[Any, int | None]]:
     """A client of the cluster at ``scheduler``, or of a LocalCluster of ``workers``
     processes started here; also the torch threads each worker should use."""
@@ -580,7 +596,7 @@ def _dask_client(scheduler: str | None, workers: int) -> Iterator[tuple[Any, int
         # large blocks: every activation tensor then costs fresh page faults, and our
         # jobs ran 1.8x slower. Unset it for the workers we start.
         trim = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
-        with dask.config.set({trim: None}):
+        with dask.config.set({trim: None}), _environment_kept():
             cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
             )
