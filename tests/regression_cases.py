@@ -1,0 +1,151 @@
+"""Small fixed syntheses whose images are stored in ``tests/data/regression/``.
+
+Each case is stored from the code as it stood *before* a refactor that must not change
+outputs, and ``test_regression.py`` checks that the code still makes the same images. They
+cover each path through a synthesis: the presets, coarse-to-fine, tileable, the SWD loss,
+guidance, pooled sources, colour control and grey sources.
+
+Stored images are exact only on the machine that made them: float rounding differs between
+CPUs (their convolution kernels sum in other orders) and with the number of threads, and
+L-BFGS amplifies it. ``machine()`` names what matters; elsewhere the test allows a mean
+difference that is ten times smaller than two iterations' worth of change.
+
+Run ``python tests/regression_cases.py`` to store this machine's images (it refuses to
+overwrite stored ones).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from regression_input import pattern_image
+
+DATA = Path(__file__).parent / "data" / "regression"
+
+
+def second_texture(height: int, width: int) -> torch.Tensor:
+    """Another formula texture, unlike ``pattern_image``, for guidance and pooling."""
+    return (1.0 - pattern_image(height, width).roll(shifts=(5, 9), dims=(1, 2))) * 0.8 + 0.1
+
+
+def halves_labels(height: int, width: int) -> torch.Tensor:
+    labels = torch.zeros(height, width, dtype=torch.long)
+    labels[:, width // 2 :] = 3
+    return labels
+
+
+# name → (sources, size, recipe name, seed, recipe overrides, run options)
+CASES: dict[str, tuple] = {
+    "paper": ([pattern_image(48, 64)], (48, 32), "paper", 3, {"iters": 12}, {}),
+    "default": (
+        [pattern_image(128, 128)],
+        128,
+        "default",
+        1,
+        {"iters": 24, "coarse_iters": 12},
+        {},
+    ),
+    "default_float32": (
+        [pattern_image(128, 128)],
+        128,
+        "default",
+        1,
+        {"iters": 24, "coarse_iters": 12, "precision": "float32"},
+        {},
+    ),
+    "draft": ([pattern_image(128, 128)], 64, "draft", 2, {}, {}),
+    "tileable": (
+        [pattern_image(128, 128)],
+        128,
+        "default",
+        4,
+        {"iters": 20, "coarse_iters": 10, "tileable": True},
+        {},
+    ),
+    "swd": (
+        [pattern_image(128, 128)],
+        128,
+        "default",
+        5,
+        {"iters": 20, "coarse_iters": 10, "loss": "swd"},
+        {},
+    ),
+    "gram_swd": ([pattern_image(64, 64)], 64, "default", 6, {"iters": 15, "loss": "gram+swd"}, {}),
+    "guided": (
+        [pattern_image(64, 64), second_texture(64, 64)],
+        None,
+        "default",
+        7,
+        {"iters": 20},
+        {"guide": halves_labels(64, 96)},
+    ),
+    "pooled": (
+        [pattern_image(64, 48)[:, :, :32], second_texture(64, 48)[:, :, 16:]],
+        64,
+        "default",
+        8,
+        {"iters": 15},
+        {},
+    ),
+    "colour": (
+        [pattern_image(128, 128)],
+        128,
+        "default",
+        9,
+        {"iters": 20, "coarse_iters": 10, "preserve_colors": True, "hist_match": True},
+        {},
+    ),
+    "grey": ([pattern_image(64, 64).mean(0, keepdim=True)], 48, "default", 10, {"iters": 15}, {}),
+}
+
+
+def machine() -> str:
+    """What the rounding of a synthesis depends on: CPU, its vector units, threads, torch."""
+    model, flags = "unknown", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    units = ",".join(sorted(flags & {"avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}))
+    capability = torch.backends.cpu.get_cpu_capability()
+    threads = torch.get_num_threads()
+    return f"{model} [{units}; {capability}] threads={threads} torch={torch.__version__}"
+
+
+def run_case(name: str, synthesize) -> object:
+    sources, size, recipe, seed, overrides, options = CASES[name]
+    source = sources if len(sources) > 1 else sources[0]
+    return synthesize(source, size, recipe, seed=seed, **overrides, **options)
+
+
+def store(synthesize, names: list[str]) -> None:
+    DATA.mkdir(parents=True, exist_ok=True)
+    index_path = DATA / "index.json"
+    index = json.loads(index_path.read_text()) if index_path.exists() else {}
+    here = machine()
+    for name in names:
+        entry = index.setdefault(name, {"stored": []})
+        if any(s["machine"] == here for s in entry["stored"]):
+            print(f"{name}: already stored for this machine; left as it is")
+            continue
+        result = run_case(name, synthesize)
+        file = f"{name}-{len(entry['stored'])}.npy"
+        np.save(DATA / file, result.image.numpy())
+        entry["stored"].append({"machine": here, "file": file, "loss_history": result.loss_history})
+        print(f"{name}: stored {file} ({tuple(result.image.shape)})")
+    index_path.write_text(json.dumps(index, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    from texsynth import synthesize as library_synthesize
+
+    store(library_synthesize, sys.argv[1:] or list(CASES))
