@@ -208,3 +208,12 @@ def test_unreachable_scheduler_is_one_error_and_writes_nothing(reference, tmp_pa
             progress=False,
         )
     assert not (tmp_path / "out").exists()
+
+
+def test_manifests_written_before_recipes_keep_their_job_ids(tmp_path):
+    """Job ids (file names) and sidecar specs of old manifests are unchanged, so a stimulus
+    set started before the recipe redesign resumes instead of starting over."""
+    stored = json.loads((Path(__file__).parent / "data" / "legacy_jobs.json").read_text())
+    for name, case in stored.items():
+        jobs = read_manifest(write(tmp_path / name, case["manifest"]))
+        assert [{"id": j.id, "spec": j.spec()} for j in jobs] == case["jobs"], name
