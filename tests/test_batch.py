@@ -18,7 +18,6 @@ from texsynth.batch import (
     run_job,
     shared_statistics,
 )
-from texsynth.weights import load_weights
 
 GRID = """\
 defaults:
@@ -54,15 +53,16 @@ def test_grid_runs_every_job_with_sidecar_and_index(reference):
     manifest, out, summary = reference
     jobs = read_manifest(manifest)
     assert len(jobs) == 6 and summary.ok and len(summary.done) == 6
-    assert {(j.source, j.seed) for j in jobs} == {
+    assert {(j.source, j.task.seed) for j in jobs} == {
         (s, k) for s in ("builtin:brick", "builtin:ihc") for k in range(3)
     }
     assert len(images(out)) == 6
     record = json.loads((out / "images" / f"{jobs[0].id}.json").read_text())
-    assert record["job"] == jobs[0].spec() and record["seed"] == jobs[0].seed
-    assert record["parameters"]["preset"] == "draft"
-    assert len(record["parameters"]["weights"]["sha256"]) == 64
-    assert {"final_loss", "wall_time_s", "versions", "image_sha256"} <= set(record)
+    assert record["job"] == jobs[0].spec() and record["task"]["seed"] == jobs[0].task.seed
+    assert record["preset"] == "draft" and record["recipe"]["iters"] == 6
+    assert len(record["facts"]["weights"]["sha256"]) == 64
+    assert {"versions", "image_sha256", "facts"} <= set(record)
+    assert {"final_loss", "wall_time_s", "loss_history"} <= set(record["facts"])
     index = (out / "index.csv").read_text().splitlines()
     assert len(index) == 7 and all(",done," in row for row in index[1:])
     # Different seeds give different images.
@@ -90,7 +90,7 @@ def test_rerun_skips_finished_jobs_and_redoes_damaged_ones(reference, tmp_path):
 def test_source_statistics_are_computed_once_and_shared(reference, tmp_path):
     manifest, _, _ = reference
     jobs = read_manifest(manifest)
-    cache = shared_statistics(jobs, load_weights())
+    cache = shared_statistics(jobs)
     # Two sources, one scale each: 48 px outputs are too small for coarse-to-fine.
     assert len(cache) == 2 and cache.misses == 2
     computed = cache.misses
@@ -161,7 +161,11 @@ def test_a_failing_job_is_reported_and_the_others_run(tmp_path, run_cli):
         ("m.csv", "seed\n0\n", "m.csv:1: the header needs a 'source' column"),
         ("m.csv", "source,colour\nbuiltin:brick,red\n", "m.csv:2: unknown field 'colour'"),
         ("m.csv", "source,size\nbuiltin:brick,12y\n", "m.csv:2: size:"),
-        ("m.csv", "source,preset\nbuiltin:brick,fastest\n", "m.csv:2: preset: unknown preset"),
+        (
+            "m.csv",
+            "source,preset\nbuiltin:brick,fastest\n",
+            "m.csv:2: preset: unknown value 'fastest'",
+        ),
         ("m.csv", "source\nbuiltin:brick\nbuiltin:brick\n", "m.csv:3: the same job"),
         ("m.csv", "source\n", "lists no jobs"),
         ("m.yaml", "grid:\n  sources: [a.png\n  seeds: 2\n", "m.yaml:3: malformed YAML"),

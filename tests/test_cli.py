@@ -33,12 +33,14 @@ def test_synth_writes_png_and_sidecar(run_cli, color_png, tmp_path):
     assert result.code == 0, result.err
     assert Image.open(out).size == (48, 32)  # WIDTHxHEIGHT
     record = json.loads((tmp_path / "out.json").read_text())
-    assert record["seed"] == 3 and record["size"] == [48, 32]
-    assert record["parameters"]["layers"] == ["conv1_1", "pool1", "pool2"]
-    assert record["parameters"]["weights"]["sha256"].startswith("804ca283")
-    assert len(record["loss_history"]) == 4 and record["final_loss"] < record["initial_loss"]
-    for key in ("texsynth_version", "wall_time_s", "versions"):
-        assert key in record
+    assert record["task"]["seed"] == 3 and record["task"]["size"] == [48, 32]
+    assert record["task"]["sources"] == [str(color_png.resolve())]
+    assert record["recipe"]["layers"] == ["conv1_1", "pool1", "pool2"]
+    facts = record["facts"]
+    assert facts["layers"] == ["conv1_1", "pool1", "pool2"]
+    assert facts["weights"]["sha256"].startswith("804ca283")
+    assert len(facts["loss_history"]) == 4 and facts["final_loss"] < facts["initial_loss"]
+    assert "texsynth_version" in record and "versions" in record and "wall_time_s" in facts
 
 
 def test_existing_output_is_refused_unless_overwrite(run_cli, color_png, tmp_path):
@@ -243,7 +245,7 @@ def test_figure_command_writes_its_folder(run_cli, tmp_path):
     [
         (("figure", "fig5"), 1, "unknown figure 'fig5'"),
         (("figure", "layers", "--data", "x"), 2, "--data applies to figure readout"),
-        (("figure", "networks", "--budgets", "10,0"), 2, "positive"),
+        (("figure", "networks", "--budgets", "10,0"), 2, "numbers >= 1"),
         (("figure", "layers", "--size", "8"), 2, "--size"),
         (("figure", "layers", "--source", "/no/such.png"), 1, "no such file"),
         (("figure", "readout", "--size", "16"), 1, "need at least 32x32"),

@@ -23,7 +23,7 @@ CROSS_MACHINE_MEAN = 5e-3
 def synthesize(source, size, recipe, **options):
     from texsynth import synthesize as library_synthesize
 
-    return library_synthesize(source, size, preset=recipe, **options)
+    return library_synthesize(source, size, recipe, **options)
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -13,20 +13,28 @@ from .losses import GramLoss, WeightedSum, gram_layer_loss
 from .metrics import relative_gram_error, relative_gram_errors
 from .network import VGG, VGG19, MultiScaleNet
 from .optimize import ScipyLBFGSB, TorchLBFGS
+from .recipe import PRESETS, Recipe, Task, load_recipe, load_run, make_recipe
+from .registry import DEFAULT_LAYERS, LOSSES, NETWORKS, OPTIMIZERS
+from .result import SynthesisResult
 from .statistics import TextureStatistics, gram_matrix, gram_parameter_count
-from .synthesis import PRESETS, SynthesisResult, synthesize
-from .texture_model import DEFAULT_LAYERS, TextureModel, components_for_budget, parameter_count
+from .synthesis import synthesize
+from .texture_model import TextureModel, components_for_budget, parameter_count
 from .weights import load_hed_weights, load_weights, normalize_weights, random_weights
 
 __all__ = [
     "DEFAULT_LAYERS",
+    "LOSSES",
+    "NETWORKS",
+    "OPTIMIZERS",
     "PRESETS",
     "VGG",
     "VGG19",
     "GramLoss",
     "MultiScaleNet",
+    "Recipe",
     "ScipyLBFGSB",
     "SynthesisResult",
+    "Task",
     "TexsynthError",
     "TextureModel",
     "TextureStatistics",
@@ -39,7 +47,10 @@ __all__ = [
     "gram_parameter_count",
     "load_hed_weights",
     "load_image",
+    "load_recipe",
+    "load_run",
     "load_weights",
+    "make_recipe",
     "normalize_weights",
     "parameter_count",
     "random_weights",

@@ -1,9 +1,12 @@
 """Stimulus sets: many syntheses from one manifest, reproducible and resumable.
 
 A manifest (CSV, or YAML with a ``grid`` of sources × seeds × presets × … and/or a list
-of ``jobs``) lists the syntheses. Each job writes ``OUTDIR/images/ID.png`` and, last, its
-sidecar ``ID.json`` (the job, every synthesis parameter, seed, weights hash, versions,
-final loss, time, and the image's sha256). A job counts as done only when its sidecar
+of ``jobs``) lists the syntheses. Its fields are the task's (source, size, seed, guide),
+the ``preset`` and every :class:`~texsynth.recipe.Recipe` field, by the same names as on
+the command line (``coarse_iters`` ↔ ``--coarse-iters``), plus an optional ``name``.
+
+Each job writes ``OUTDIR/images/ID.png`` and, last, its sidecar ``ID.json`` (the synthesis's
+sidecar plus the job, and the image's sha256). A job counts as done only when its sidecar
 describes the same job and the image it names has the recorded hash, so a re-run skips
 finished jobs and redoes interrupted ones; files are written atomically, so a killed run
 loses at most the jobs in flight. ``OUTDIR/index.csv`` lists every job and its status.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -25,201 +29,143 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import TexsynthError
-from .image_io import load_image, write_text
-from .network import PRECISIONS, layer_sequence
-from .sizes import parse_size_text
+from .image_io import write_text
+from .options import OptionSpec, aliases, declared
+from .recipe import PRESET, Recipe, Task, make_recipe
+from .registry import ENGINES
 from .statistics import StatisticsCache
-from .synthesis import (
-    PRESETS,
-    auto_scales,
-    resolve_device,
-    resolve_precision,
-    shrink,
-    synthesize,
-)
-from .texture_model import DEFAULT_LAYERS, TextureModel
-from .weights import Weights, load_weights
+from .synthesis import synthesize, warm_statistics
+from .texture_model import TextureModel
 
-ENGINES: tuple[str, ...] = ("local", "dask", "dask-local")
-INDEX_COLUMNS: tuple[str, ...] = (
-    "job_id",
-    "status",
-    "source",
-    "seed",
-    "preset",
-    "size",
-    "iters",
-    "layers",
-    "final_loss",
-    "wall_s",
-    "image",
-    "error",
-    "manifest_line",
-)
+# Recipe fields that every job's spec names, given or not, as specs did before recipes:
+# jobs of manifests written then keep their ids (file names) and resume.
+LEGACY_SPEC_FIELDS: tuple[str, ...] = ("iters", "layers", "scales", "precision")
+LEGACY_SPEC_FLAGS: tuple[str, ...] = ("tileable", "hist_match")
 
 
 class ManifestError(TexsynthError):
     """A manifest that cannot be read; the message names the file and line."""
 
 
-@dataclass(frozen=True)
-class Job:
-    """One synthesis of a batch. Fields left at ``None`` take the preset's values."""
-
-    source: str
-    seed: int = 0
-    preset: str = "default"
-    size: tuple[int, int] | None = None
-    iters: int | None = None
-    layers: tuple[str, ...] | None = None
-    scales: int | str | None = None
-    precision: str | None = None
-    tileable: bool = False
-    hist_match: bool = False
-    name: str | None = None
-    # Where the job came from, for messages; relative sources are found from base_dir.
-    where: str = field(default="", compare=False)
-    base_dir: str = field(default=".", compare=False)
-
-    def spec(self) -> dict[str, Any]:
-        """The job as plain data (what identifies it, recorded in its sidecar)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            if f.name in ("where", "base_dir"):
-                continue
-            value = getattr(self, f.name)
-            out[f.name] = list(value) if isinstance(value, tuple) else value
-        return out
-
-    @property
-    def id(self) -> str:
-        if self.name:
-            return self.name
-        digest = hashlib.sha256(json.dumps(self.spec(), sort_keys=True).encode()).hexdigest()
-        stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(self.source.removeprefix("builtin:")).stem)
-        size = f"{self.size[0]}x{self.size[1]}" if self.size else "srcsize"
-        return f"{stem}-{self.preset}-{size}-seed{self.seed}-{digest[:8]}"
-
-    def resolved_source(self) -> str:
-        if self.source.startswith("builtin:") or Path(self.source).is_absolute():
-            return self.source
-        return str(Path(self.base_dir) / self.source)
-
-    def synthesis_options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {
-            "seed": self.seed,
-            "preset": self.preset,
-            "tileable": self.tileable,
-            "hist_match": self.hist_match,
-            "layers": self.layers or DEFAULT_LAYERS,
-        }
-        for name in ("iters", "scales", "precision"):
-            if getattr(self, name) is not None:
-                options[name] = getattr(self, name)
-        return options
-
-
-# ------------------------------------------------------------------------ manifests ----
-def _as_int(value: Any, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not re.fullmatch(r"\s*-?\d+\s*", str(value)):
-        raise ValueError(f"{value!r} is not a whole number")
-    number = int(value)
-    if number < minimum:
-        raise ValueError(f"{number} is below {minimum}")
-    return number
-
-
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "y"):
-        return True
-    if text in ("0", "false", "no", "n", ""):
-        return False
-    raise ValueError(f"{value!r} is not true or false")
-
-
-def _as_layers(value: Any) -> tuple[str, ...]:
-    names = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    layers = tuple(str(n).strip() for n in names if str(n).strip())
-    known = [n for n, _ in layer_sequence("vgg19")]
-    for name in layers:
-        if name not in known:
-            raise ValueError(f"unknown layer {name!r}")
-    if not layers:
-        raise ValueError("no layers given")
-    return layers
-
-
-def _as_preset(value: Any) -> str:
-    if str(value) not in PRESETS:
-        raise ValueError(f"unknown preset {value!r}; choose one of: {', '.join(PRESETS)}")
-    return str(value)
-
-
-def _as_scales(value: Any) -> int | str:
-    return "auto" if str(value).strip() == "auto" else _as_int(value, minimum=1)
-
-
-def _as_precision(value: Any) -> str:
-    if str(value) not in ("auto", *PRECISIONS):
-        raise ValueError(f"unknown precision {value!r}; choose auto, {', '.join(PRECISIONS)}")
-    return str(value)
-
-
-def _as_name(value: Any) -> str:
+def _plain_name(value: Any) -> str:
     text = str(value)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", text):
         raise ValueError(f"{text!r} is not a plain file name (letters, digits, _ . -)")
     return text
 
 
-def _as_source(value: Any) -> str:
-    text = str(value).strip()
-    if not text:
-        raise ValueError("empty source")
-    return text
+NAME = OptionSpec("The job's file name (default: built from its fields).", _plain_name)
 
 
-FIELD_PARSERS: dict[str, Callable[[Any], Any]] = {
-    "source": _as_source,
-    "seed": lambda v: _as_int(v, minimum=0),
-    "preset": _as_preset,
-    "size": parse_size_text,
-    "iters": lambda v: _as_int(v, minimum=0),
-    "layers": _as_layers,
-    "scales": _as_scales,
-    "precision": _as_precision,
-    "tileable": _as_bool,
-    "hist_match": _as_bool,
-    "name": _as_name,
-}
+def manifest_fields() -> dict[str, tuple[str, OptionSpec]]:
+    """Every name a manifest may use → (field, spec): the task's, preset, name, the recipe's."""
+    specs = [*declared(Task), ("preset", PRESET), ("name", NAME), *declared(Recipe)]
+    return {alias: (name, spec) for name, spec in specs for alias in aliases(name, spec)}
 
 
+@dataclass(frozen=True)
+class Job:
+    """One synthesis of a batch: a task, a preset, and the recipe fields the manifest gives."""
+
+    task: Task
+    preset: str = "default"
+    overrides: tuple[tuple[str, Any], ...] = ()  # (recipe field, value), sorted by field
+    name: str | None = None
+    # Where the job came from, for messages; relative paths are found from base_dir.
+    where: str = field(default="", compare=False)
+    base_dir: str = field(default=".", compare=False)
+
+    @property
+    def source(self) -> str:
+        return ";".join(self.task.sources)
+
+    def recipe(self) -> Recipe:
+        return make_recipe(self.preset, **dict(self.overrides))
+
+    def spec(self) -> dict[str, Any]:
+        """The job as plain data (what identifies it, recorded in its sidecar)."""
+        given = dict(self.overrides)
+        sources = list(self.task.sources)
+        out: dict[str, Any] = {
+            "source": sources[0] if len(sources) == 1 else sources,
+            "seed": self.task.seed,
+            "preset": self.preset,
+            "size": list(self.task.size) if self.task.size else None,
+            "name": self.name,
+        }
+        out |= {k: given.pop(k, None) for k in LEGACY_SPEC_FIELDS}
+        out |= {k: given.pop(k, False) for k in LEGACY_SPEC_FLAGS}
+        if self.task.guide is not None:
+            out["guide"] = self.task.guide
+        out |= given
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+    @property
+    def id(self) -> str:
+        if self.name:
+            return self.name
+        digest = hashlib.sha256(json.dumps(self.spec(), sort_keys=True).encode()).hexdigest()
+        first = self.task.sources[0].removeprefix("builtin:")
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(first).stem)
+        size = f"{self.task.size[0]}x{self.task.size[1]}" if self.task.size else "srcsize"
+        return f"{stem}-{self.preset}-{size}-seed{self.task.seed}-{digest[:8]}"
+
+    def _resolved(self, path: str) -> str:
+        if path.startswith("builtin:") or Path(path).is_absolute():
+            return path
+        return str(Path(self.base_dir) / path)
+
+    def resolved_sources(self) -> list[str]:
+        return [self._resolved(s) for s in self.task.sources]
+
+    def resolved_guide(self) -> str | None:
+        return None if self.task.guide is None else self._resolved(self.task.guide)
+
+    def overridden(self, preset: str | None, fields: Mapping[str, Any]) -> Job:
+        """This job with another preset and/or recipe fields (the command line's)."""
+        overrides = dict(self.overrides) | dict(fields)
+        return dataclasses.replace(
+            self, preset=preset or self.preset, overrides=tuple(sorted(overrides.items()))
+        )
+
+
+def override_jobs(jobs: Sequence[Job], preset: str | None, fields: Mapping[str, Any]) -> list[Job]:
+    """Every job with ``preset`` and ``fields`` in place of its own; ids must stay distinct."""
+    if preset is None and not fields:
+        return list(jobs)
+    return _distinct([job.overridden(preset, fields) for job in jobs])
+
+
+# ------------------------------------------------------------------------ manifests ----
 def make_job(values: Mapping[str, Any], where: str, base_dir: str) -> Job:
     """A :class:`Job` from manifest values (empty values mean "default")."""
-    unknown = [k for k in values if k not in FIELD_PARSERS]
+    known = manifest_fields()
+    unknown = [k for k in values if k not in known]
     if unknown:
-        raise ManifestError(
-            f"{where}: unknown field {unknown[0]!r}; known fields: {', '.join(FIELD_PARSERS)}"
-        )
-    if values.get("source") in (None, ""):
+        names = ", ".join(n for n in known if n != "sources")
+        raise ManifestError(f"{where}: unknown field {unknown[0]!r}; known fields: {names}")
+    if values.get("source", values.get("sources")) in (None, ""):
         raise ManifestError(f"{where}: the job has no source")
     parsed: dict[str, Any] = {}
     for key, value in values.items():
-        if value is None or (isinstance(value, str) and not value.strip() and key != "source"):
+        if value is None or (isinstance(value, str) and not value.strip()):
             continue
+        name, spec = known[key]
         try:
-            parsed[key] = FIELD_PARSERS[key](value)
+            parsed[name] = spec.parse(value)
         except ValueError as exc:
             raise ManifestError(f"{where}: {key}: {exc}") from None
-    return Job(**parsed, where=where, base_dir=base_dir)
+    task = Task(
+        **{f.name: parsed.pop(f.name) for f in dataclasses.fields(Task) if f.name in parsed}
+    )
+    preset, name = parsed.pop("preset", "default"), parsed.pop("name", None)
+    overrides = tuple(sorted(parsed.items()))
+    return Job(task, preset, overrides, name, where=where, base_dir=base_dir)
 
 
 def _read_csv(path: Path) -> list[Job]:
@@ -227,7 +173,7 @@ def _read_csv(path: Path) -> list[Job]:
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
         header = reader.fieldnames or []
-        if "source" not in header:
+        if "source" not in header and "sources" not in header:
             raise ManifestError(f"{path}:1: the header needs a 'source' column")
         jobs = []
         for row in reader:
@@ -254,13 +200,22 @@ def _yaml_loader():
     return LineLoader
 
 
+def _axis_field(key: str, known: Mapping[str, Any]) -> str | None:
+    """A grid axis names a field, singular or plural (``seeds``, ``presets``, ``losses``)."""
+    for name in (key, key.removesuffix("s"), key.removesuffix("es")):
+        if name in known:
+            return "source" if known[name][0] == "sources" else name
+    return None
+
+
 def _grid_jobs(grid: Mapping[str, Any], defaults: Mapping[str, Any], where: str, base: str):
-    """The product of the grid's value lists; keys are fields, singular or plural."""
+    """The product of the grid's value lists; each value of ``sources`` is one job's."""
+    known = manifest_fields()
     axes: list[tuple[str, list[Any]]] = []
     for key, values in grid.items():
         if key == "__line__":
             continue
-        name = key if key in FIELD_PARSERS else key[:-1] if key[:-1] in FIELD_PARSERS else None
+        name = _axis_field(key, known)
         if name is None:
             raise ManifestError(
                 f"{where}: unknown grid axis {key!r}; use fields such as sources, seeds, presets"
@@ -335,6 +290,10 @@ def read_manifest(path: str | os.PathLike) -> list[Job]:
         raise ManifestError(f"{p}: a manifest is .csv, .yaml or .yml, not {suffix or 'nothing'}")
     if not jobs:
         raise ManifestError(f"{p}: the manifest lists no jobs")
+    return _distinct(jobs)
+
+
+def _distinct(jobs: list[Job]) -> list[Job]:
     seen: dict[str, Job] = {}
     for job in jobs:
         if job.id in seen:
@@ -370,7 +329,6 @@ def finished_record(outdir: Path, job: Job) -> dict[str, Any] | None:
     return record if record.get("image_sha256") == file_sha256(image) else None
 
 
-_WEIGHTS: dict[str, Weights] = {}
 # A pool worker's copy of the shared statistics, handed over once when the worker starts.
 _WORKER_CACHE: StatisticsCache | None = None
 
@@ -378,14 +336,6 @@ _WORKER_CACHE: StatisticsCache | None = None
 def _start_pool_worker(cache: StatisticsCache) -> None:
     global _WORKER_CACHE
     _WORKER_CACHE = cache
-
-
-def _weights(path: str | None) -> Weights:
-    # Read (and hash-check) the weights once per process, not once per job.
-    key = path or ""
-    if key not in _WEIGHTS:
-        _WEIGHTS[key] = load_weights(path)
-    return _WEIGHTS[key]
 
 
 def run_job(
@@ -402,19 +352,21 @@ def run_job(
     import torch
 
     cache = cache if cache is not None else _WORKER_CACHE
-
     if threads:
         torch.set_num_threads(threads)
     out = Path(outdir)
     start = time.perf_counter()
     try:
         result = synthesize(
-            job.resolved_source(),
-            job.size,
-            weights=_weights(weights_path),
+            job.resolved_sources(),
+            job.task.size,
+            job.preset,
+            **dict(job.overrides),
+            seed=job.task.seed,
+            guide=job.resolved_guide(),
+            weights=weights_path,
             device=device,
             statistics_cache=cache,
-            **job.synthesis_options(),
         )
         image = image_path(out, job)
         image.parent.mkdir(parents=True, exist_ok=True)
@@ -448,68 +400,68 @@ def run_job(
 
 # --------------------------------------------------------- shared source statistics ----
 def shared_statistics(
-    jobs: Sequence[Job], weights: Weights, device: str = "cpu"
+    jobs: Sequence[Job], weights_path: str | None = None, device: str = "cpu"
 ) -> StatisticsCache:
-    """Each source's statistics, once per model the jobs use, at the full size and at
-    every size coarse-to-fine may shrink it to; workers take them from this cache."""
+    """Each source's statistics, once per model the jobs use, at every scale the jobs will
+    run at (the synthesis's own plan); workers take them from this cache."""
     cache = StatisticsCache()
-    dev = resolve_device(device)
-    models: dict[tuple[tuple[str, ...], str], TextureModel] = {}
-    images: dict[str, Any] = {}
+    models: dict[tuple, TextureModel] = {}
     for job in jobs:
-        layers = tuple(job.layers or DEFAULT_LAYERS)
-        if (layers, "float32") not in models:
-            models[layers, "float32"] = TextureModel.from_weights(weights, layers, device=dev)
-        base = models[layers, "float32"]
-        precision = resolve_precision(
-            job.precision or PRESETS[job.preset].precision, dev, base, image_sources=True
-        )
-        if (layers, precision) not in models:
-            models[layers, precision] = base.with_precision(precision)
-        model = models[layers, precision]
-        source = job.resolved_source()
+        recipe = job.recipe()
+        key = (recipe.network, recipe.layers, recipe.layer_weights, recipe.pool)
         try:
-            if source not in images:
-                images[source] = load_image(source)
+            models[key] = warm_statistics(
+                job.resolved_sources(),
+                job.task.size,
+                recipe,
+                cache,
+                guide=job.resolved_guide(),
+                device=device,
+                weights=weights_path,
+                model=models.get(key),
+            )
         except TexsynthError:
-            continue  # the job itself reports the unreadable source
-        # The images exactly as synthesize() meets them: the source, then each coarser
-        # scale's shrunk copy (loaded from a tensor, as the coarse-to-fine recursion does).
-        image = images[source]
-        _, height, width = image.pixels.shape
-        scales = job.scales or PRESETS[job.preset].scales
-        if scales == "auto":
-            w, h = job.size or (width, height)
-            multiple = model.min_size if job.tileable else 1
-            scales = auto_scales(w, h, [width, height], multiple)
-        for _ in range(int(scales)):
-            if min(image.pixels.shape[1:]) < model.min_size:
-                break
-            cache.statistics(model, image)
-            image = load_image(shrink(image.pixels, 2))
+            continue  # the job itself reports the unreadable source or the bad recipe
     return cache
 
 
 # ---------------------------------------------------------------------------- index ----
+INDEX_COLUMNS: tuple[str, ...] = (
+    "job_id",
+    "status",
+    "source",
+    "seed",
+    "preset",
+    "size",
+    "final_loss",
+    "wall_s",
+    "image",
+    "error",
+    "manifest_line",
+)
+
+
 def write_index(outdir: Path, jobs: Sequence[Job], rows: Mapping[str, dict[str, Any]]) -> None:
-    """``OUTDIR/index.csv``: every job with its status, written atomically."""
+    """``OUTDIR/index.csv``: every job with its status, and a column for each recipe field
+    that some job sets; written atomically."""
     import io
 
+    varied = sorted({name for job in jobs for name, _ in job.overrides})
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=INDEX_COLUMNS)
+    writer = csv.DictWriter(buffer, fieldnames=[*INDEX_COLUMNS[:6], *varied, *INDEX_COLUMNS[6:]])
     writer.writeheader()
     for job in jobs:
         row = rows.get(job.id, {})
+        given = dict(job.overrides)
         writer.writerow(
             {
                 "job_id": job.id,
                 "status": row.get("status", "pending"),
                 "source": job.source,
-                "seed": job.seed,
+                "seed": job.task.seed,
                 "preset": job.preset,
-                "size": f"{job.size[0]}x{job.size[1]}" if job.size else "",
-                "iters": "" if job.iters is None else job.iters,
-                "layers": ",".join(job.layers or DEFAULT_LAYERS),
+                "size": f"{job.task.size[0]}x{job.task.size[1]}" if job.task.size else "",
+                **{k: _cell(given.get(k)) for k in varied},
                 "final_loss": "" if row.get("final_loss") is None else row["final_loss"],
                 "wall_s": "" if row.get("wall_s") is None else f"{row['wall_s']:.2f}",
                 "image": f"images/{job.id}.png" if row.get("status") == "done" else "",
@@ -518,6 +470,12 @@ def write_index(outdir: Path, jobs: Sequence[Job], rows: Mapping[str, dict[str, 
             }
         )
     write_text(buffer.getvalue(), outdir / "index.csv")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
 # -------------------------------------------------------------------------- engines ----
@@ -672,8 +630,8 @@ def run_batch(
         else:
             rows[job.id] = {
                 "status": "done",
-                "final_loss": record.get("final_loss"),
-                "wall_s": record.get("wall_time_s"),
+                "final_loss": record["facts"].get("final_loss"),
+                "wall_s": record["facts"].get("wall_time_s"),
             }
     skipped = [job.id for job in jobs if job.id in rows]
     by_id = {job.id: job for job in jobs}
@@ -691,7 +649,7 @@ def run_batch(
         if not pending:
             return BatchSummary(done, skipped, failed, time.perf_counter() - start)
         weights_file = str(weights_path) if weights_path else None
-        cache = shared_statistics(pending, _weights(weights_file), device)
+        cache = shared_statistics(pending, weights_file, device)
         options = {"weights_path": weights_file, "device": device}
         if engine == "local":
             results = _local_results(pending, str(out), cache, options, workers)

@@ -1,9 +1,10 @@
 """Losses that compare the statistics of a synthesis with a texture's target statistics.
 
-A loss is a ``torch.nn.Module`` called with the feature maps of the image being optimised
-(``dict`` layer → (B, N, H, W)) and returning one scalar per batch entry summed over layers.
-Losses compose by addition (:class:`WeightedSum`), so new terms plug into the same
-optimisation loop without touching it.
+A loss is a :class:`Loss`: a ``torch.nn.Module`` called with the feature maps of the image
+being optimised (``dict`` layer → (B, N, H, W)) that returns one scalar per batch entry,
+and whose :meth:`~Loss.resample` the synthesis calls after every iteration (a stochastic
+loss redraws its randomness there). Losses compose by addition (:class:`WeightedSum`), so
+new terms plug into the same optimisation loop without touching it.
 """
 
 from __future__ import annotations
@@ -26,8 +27,18 @@ def gram_layer_loss(gram: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return ((gram - target) ** 2).sum(dim=(-2, -1)) / (4.0 * n * n)
 
 
-class GramLoss(nn.Module):
-    """Σ_l w_l E_l over the layers of ``targets`` (the paper's texture loss)."""
+class Loss(nn.Module):
+    """A texture loss: features → (B,) loss; ``resample()`` after every iteration."""
+
+    layers: list[str]
+
+    def resample(self) -> None:
+        """Redraw whatever is random in the loss (nothing, unless a subclass says so)."""
+
+
+class LayerLoss(Loss):
+    """A loss that is a weighted sum over layers, Σ_l w_l E_l, of per-layer terms E_l
+    against per-layer targets (registered as buffers ``target_LAYER``)."""
 
     def __init__(
         self, targets: Mapping[str, torch.Tensor], layer_weights: Mapping[str, float] | None = None
@@ -35,11 +46,23 @@ class GramLoss(nn.Module):
         super().__init__()
         self.layers = list(targets)
         self.layer_weights = {k: 1.0 for k in self.layers} | dict(layer_weights or {})
-        for name, g in targets.items():
-            self.register_buffer(f"target_{name}", g)
+        for name, t in targets.items():
+            self.register_buffer(f"target_{name}", t)
 
     def target(self, layer: str) -> torch.Tensor:
         return getattr(self, f"target_{layer}")
+
+    def layer_losses(self, features: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Unweighted E_l per layer, each of shape (B,)."""
+        raise NotImplementedError
+
+    def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        per_layer = self.layer_losses(features)
+        return sum(self.layer_weights[k] * v for k, v in per_layer.items())
+
+
+class GramLoss(LayerLoss):
+    """Σ_l w_l E_l over the layers of ``targets`` (the paper's texture loss)."""
 
     def layer_losses(self, features: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Unweighted E_l per layer, each of shape (B,)."""
@@ -52,12 +75,8 @@ class GramLoss(nn.Module):
             out[name] = gram_layer_loss(gram_matrix(f), target)
         return out
 
-    def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        per_layer = self.layer_losses(features)
-        return sum(self.layer_weights[k] * v for k, v in per_layer.items())
 
-
-class WeightedSum(nn.Module):
+class WeightedSum(Loss):
     """Compose losses: Σ_i c_i · loss_i(features)."""
 
     def __init__(
@@ -82,13 +101,11 @@ class WeightedSum(nn.Module):
         )
 
     def resample(self) -> None:
-        """Pass :meth:`SlicedWassersteinLoss.resample` on to the terms that have one."""
         for term in self.terms:
-            if hasattr(term, "resample"):
-                term.resample()
+            term.resample()
 
 
-class SlicedWassersteinLoss(nn.Module):
+class SlicedWassersteinLoss(LayerLoss):
     """Sliced Wasserstein loss of Heitz et al. 2021 on the feature distributions of layers.
 
     Each layer's feature vectors (one per position) of the image being optimised and of the
@@ -113,17 +130,10 @@ class SlicedWassersteinLoss(nn.Module):
         directions: int | None = None,
         seed: int = 0,
     ) -> None:
-        super().__init__()
-        self.layers = list(targets)
-        self.layer_weights = {k: 1.0 for k in self.layers} | dict(layer_weights or {})
+        super().__init__(targets, layer_weights)
         self.n_directions = directions
         self.generator = torch.Generator().manual_seed(seed)
-        for name, f in targets.items():
-            self.register_buffer(f"target_{name}", f)
         self.resample()
-
-    def target(self, layer: str) -> torch.Tensor:
-        return getattr(self, f"target_{layer}")
 
     def resample(self) -> None:
         """Draw new random unit directions for every layer."""
@@ -144,10 +154,6 @@ class SlicedWassersteinLoss(nn.Module):
             target = resample_sorted(getattr(self, f"sorted_{name}"), proj.shape[2])
             out[name] = ((proj - target.to(proj.dtype)) ** 2).mean(dim=(1, 2))
         return out
-
-    def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        per_layer = self.layer_losses(features)
-        return sum(self.layer_weights[k] * v for k, v in per_layer.items())
 
 
 def random_unit_vectors(
@@ -171,7 +177,7 @@ def resample_sorted(sorted_values: torch.Tensor, n: int) -> torch.Tensor:
     return sorted_values[:, lo] * (1 - frac) + sorted_values[:, hi] * frac
 
 
-class GuidedGramLoss(nn.Module):
+class GuidedGramLoss(Loss):
     """Gram loss with spatial guidance: region r of the output gets source r's texture.
 
     As in Gatys et al. 2017 (*Controlling perceptual factors in neural style transfer*):

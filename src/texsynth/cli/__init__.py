@@ -1,0 +1,67 @@
+"""Command-line interface: ``texsynth synth | batch | analyze | evaluate | figure | info``, …
+
+A thin layer over the Python API, one module per command; the options they share, and
+those generated from the recipe's declarations, are in :mod:`texsynth.cli.options`.
+Problems with input or environment end in one line on stderr and a non-zero exit status,
+never a traceback, and never a half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+import click
+
+from .. import __version__
+from ..errors import TexsynthError
+from .analyze import analyze
+from .batch import EXIT_ERROR, batch
+from .evaluate import evaluate
+from .figure import figure
+from .info import info
+from .synth import synth
+from .weights import weights
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="texsynth")
+def cli() -> None:
+    """Texture synthesis with convolutional neural networks (Gatys, Ecker & Bethge 2015)."""
+
+
+for command in (synth, batch, analyze, evaluate, figure, info, weights):
+    cli.add_command(command)
+
+
+def _one_line_warnings() -> None:
+    def show(message, category, filename, lineno, file=None, line=None):
+        click.echo(f"texsynth: warning: {message}", err=True)
+
+    warnings.showwarning = show
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning input errors into one line and an exit status."""
+    _one_line_warnings()
+    try:
+        status = cli.main(standalone_mode=False, prog_name="texsynth")
+    except click.exceptions.Abort:
+        click.echo("texsynth: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"texsynth: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except TexsynthError as exc:
+        click.echo(f"texsynth: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        click.echo("texsynth: interrupted", err=True)
+        sys.exit(130)
+    except MemoryError:
+        click.echo("texsynth: error: out of memory; choose a smaller size", err=True)
+        sys.exit(EXIT_ERROR)
+    except BrokenPipeError:
+        os._exit(EXIT_ERROR)
+    sys.exit(status if isinstance(status, int) else 0)

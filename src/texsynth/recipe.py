@@ -1,0 +1,256 @@
+"""What to synthesise (:class:`Task`) and how (:class:`Recipe`), each declared once.
+
+Every field is an option (see :mod:`texsynth.options`): the command line of ``synth`` and
+``batch``, manifest fields, the JSON sidecar and the Python API all come from these
+declarations. A new field here appears everywhere with no further edits.
+
+Presets are recipes; a change to one is :func:`make_recipe` (``dataclasses.replace`` with
+every value parsed). A sidecar records the task and the recipe, so :func:`load_run` replays
+it. This module needs no torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import TexsynthError
+from .options import (
+    SIZE_HELP,
+    OptionSpec,
+    aliases,
+    boolean,
+    choice,
+    declare,
+    declared,
+    image_size,
+    name_list,
+    number_list,
+    optional,
+    parse_values,
+    path_list,
+    path_text,
+    real_number,
+    scales_or_auto,
+    whole_number,
+)
+from .registry import DEFAULT_LAYERS, LOSSES, NETWORKS, OPTIMIZERS, POOLS, PRECISIONS
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a texture is synthesised. The defaults are the ``default`` preset."""
+
+    network: str = declare("vgg19", "Feature network.", choice(NETWORKS.names))
+    layers: tuple[str, ...] | None = declare(
+        None,
+        "Comma-separated layers whose Gram matrices describe the texture (none: the "
+        f"network's own; on VGGs {','.join(DEFAULT_LAYERS)}).",
+        optional(name_list),
+    )
+    layer_weights: tuple[float, ...] | None = declare(
+        None,
+        "Comma-separated w_l, one per layer (none: 1 each).",
+        optional(number_list),
+        flag="--weights-per-layer",
+    )
+    pool: str = declare("avg", "Pooling in the network: average (paper) or max.", choice(POOLS))
+    loss: str = declare("gram", "What is matched.", choice(LOSSES.names))
+    optimizer: str = declare("torch-lbfgs", "Optimiser of the pixels.", choice(OPTIMIZERS.names))
+    iters: int = declare(300, "Maximum iterations at full size.", whole_number(0))
+    coarse_iters: int | None = declare(
+        100, "Iterations at each coarser scale (none: --iters).", optional(whole_number(0))
+    )
+    scales: int | str = declare(
+        "auto",
+        "Coarse-to-fine: start at 1/2^(K-1) of the size, then refine at each finer scale; "
+        "auto: as many (up to 4) as keep the coarsest side >= 64 px.",
+        scales_or_auto,
+    )
+    tol: float = declare(
+        1e-3,
+        "Stop when the loss falls by less than this fraction over 10 iterations; 0: never.",
+        real_number(0.0),
+    )
+    precision: str = declare(
+        "auto",
+        "Convolutions in bfloat16 (Gram matrices stay float32); auto: bfloat16 where the CPU "
+        "or GPU runs it natively and the source is an image.",
+        choice(("auto", *PRECISIONS)),
+    )
+    tileable: bool = declare(
+        False, "Make the texture wrap around seamlessly (sides: multiples of 16 px).", boolean
+    )
+    hist_match: bool = declare(
+        False, "Match each channel's histogram to the source afterwards.", boolean
+    )
+    preserve_colors: bool = declare(
+        False,
+        "Synthesise luminance only; colour each pixel with the source's colour for its brightness.",
+        boolean,
+    )
+
+    def __post_init__(self) -> None:
+        # Parse every value (the API may pass lists, text or numbers), so that a recipe is
+        # always valid, hashable and equal to itself written out and read back.
+        for name, spec in declared(Recipe):
+            try:
+                object.__setattr__(self, name, spec.parse(getattr(self, name)))
+            except ValueError as exc:
+                raise TexsynthError(f"recipe: {name}: {exc}") from None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: tuples become lists."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in _values(self).items()}
+
+
+PRESETS: dict[str, Recipe] = {
+    # Fast: torch L-BFGS, bfloat16 where native, coarse-to-fine, stops when stalled.
+    "default": Recipe(),
+    # The authors' recipe, unchanged by any speed work: SciPy L-BFGS-B, float32, one scale
+    # from white noise, no early stop.
+    "paper": Recipe(
+        optimizer="scipy-lbfgsb",
+        iters=500,
+        coarse_iters=None,
+        scales=1,
+        tol=0.0,
+        precision="float32",
+    ),
+    # A quick preview: the default with a third of the iterations.
+    "draft": Recipe(iters=100, coarse_iters=40),
+}
+
+PRESET = OptionSpec(
+    "Base recipe that the recipe options override: default (fast), paper (the authors' "
+    "recipe, as published) or draft (a quick preview).",
+    choice(lambda: tuple(PRESETS)),
+)
+
+
+@dataclass(frozen=True)
+class Task:
+    """What to synthesise: sources, output size, seed, and an optional label map."""
+
+    sources: tuple[str, ...] = declare(
+        (),
+        "Source images (paths, builtin:NAME) or statistics files; several are examples of one "
+        "texture, or with a guide one texture per region.",
+        path_list,
+        flag="--source",
+    )
+    size: tuple[int, int] | None = declare(
+        None, f"Output size, {SIZE_HELP} (none: the source's).", optional(image_size)
+    )
+    seed: int = declare(0, "Seed of the white-noise start.", whole_number(0))
+    guide: str | None = declare(
+        None,
+        "Label map: region r (the r-th darkest grey or colour) gets the r-th source's texture.",
+        optional(path_text),
+    )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in _values(self).items()}
+
+
+def _values(obj: Any) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+
+def get_preset(name: str) -> Recipe:
+    if name not in PRESETS:
+        raise TexsynthError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def make_recipe(base: Recipe | str = "default", **overrides: Any) -> Recipe:
+    """``base`` (a recipe or a preset's name) with ``overrides`` of its fields; ``None``
+    values leave a field as the base has it."""
+    recipe = get_preset(base) if isinstance(base, str) else base
+    known = {f.name for f in dataclasses.fields(Recipe)}
+    unknown = [k for k in overrides if k not in known]
+    if unknown:
+        raise TexsynthError(
+            f"unknown recipe option {unknown[0]!r}; the recipe has: {', '.join(sorted(known))}"
+        )
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return dataclasses.replace(recipe, **given) if given else recipe
+
+
+def preset_name(recipe: Recipe) -> str | None:
+    """The name of the preset this recipe is, if it is one."""
+    return next((name for name, preset in PRESETS.items() if preset == recipe), None)
+
+
+def preset_values(name: str) -> str:
+    """``"presets: default 300, paper 500, draft 100"``, or ``"default: avg"`` when all
+    presets share the value."""
+    values = {key: getattr(preset, name) for key, preset in PRESETS.items()}
+
+    def text(value: Any) -> str:
+        return ",".join(map(str, value)) if isinstance(value, tuple) else str(value).lower()
+
+    if len({repr(v) for v in values.values()}) == 1:
+        return f"default: {text(next(iter(values.values())))}"
+    return "presets: " + ", ".join(f"{key} {text(v)}" for key, v in values.items())
+
+
+# ------------------------------------------------------------------- reading them back ----
+def fields_from(cls: type, values: dict[str, Any], where: str) -> dict[str, Any]:
+    """Declared fields of ``cls`` from a mapping that may use either alias of a name;
+    raises :class:`TexsynthError` naming ``where`` for unknown names and bad values."""
+    by_alias = {a: name for name, spec in declared(cls) for a in aliases(name, spec)}
+    renamed = {}
+    for key, value in values.items():
+        if key not in by_alias:
+            raise TexsynthError(
+                f"{where}: unknown field {key!r}; known fields: {', '.join(sorted(by_alias))}"
+            )
+        renamed[by_alias[key]] = value
+    try:
+        return parse_values(cls, renamed)
+    except ValueError as exc:
+        raise TexsynthError(f"{where}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    """A sidecar read back: the recipe, and the task it ran (sources, size, seed, guide)."""
+
+    recipe: Recipe
+    task: Task
+
+
+def load_run(path: str | os.PathLike) -> RecordedRun:
+    """Read a sidecar (or a recipe file: ``{"preset": …, "recipe": {…}}`` or bare fields).
+
+    Recipe fields the file leaves out come from its preset (default: ``default``).
+    """
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise TexsynthError(f"recipe file not found: {p}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise TexsynthError(f"cannot read recipe file {p}: {exc}") from None
+    if not isinstance(data, dict):
+        raise TexsynthError(f"{p}: a recipe file holds a JSON object")
+    if "parameters" in data and "recipe" not in data:
+        raise TexsynthError(f"{p} is a sidecar of texsynth before recipes; it cannot be replayed")
+    fields = data.get("recipe", {k: v for k, v in data.items() if k not in ("preset", "task")})
+    if not isinstance(fields, dict):
+        raise TexsynthError(f"{p}: 'recipe' must be a JSON object")
+    base = get_preset(str(data.get("preset") or "default"))
+    recipe = dataclasses.replace(base, **fields_from(Recipe, fields, f"{p}: recipe"))
+    task_fields = data.get("task") or {}
+    task = Task(**fields_from(Task, task_fields, f"{p}: task")) if task_fields else Task()
+    return RecordedRun(recipe, task)
+
+
+def load_recipe(path: str | os.PathLike) -> Recipe:
+    """The recipe of a sidecar or recipe file (see :func:`load_run`)."""
+    return load_run(path).recipe

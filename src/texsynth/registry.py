@@ -1,0 +1,129 @@
+"""What can be chosen by name: networks, losses, optimisers, precisions, pooling, engines.
+
+Each registry maps a name to the function that builds the thing. Entries name their target
+as ``"module:attribute"`` and import it on first use, so listing the choices (``--help``,
+manifest checks) needs no torch. The CLI's choices are a registry's keys, and a new network,
+loss or optimiser is one entry here plus its code:
+
+    LOSSES.register("mine", "mypackage.losses:my_loss", "my loss, for …")
+    LOSSES.register("mine", my_loss, "…")   # or the object itself
+
+What each kind of entry builds:
+
+- ``NETWORKS[name](layers, layer_weights, pool, weights, device, verify)`` → a
+  :class:`~texsynth.texture_model.TextureModel` (``layers=None``: the network's own);
+- ``LOSSES[name](target)`` → a :class:`~texsynth.losses.Loss` for an
+  :class:`~texsynth.objective.ObjectiveTarget`;
+- ``OPTIMIZERS[name]()`` → an object with :meth:`~texsynth.optimize.TorchLBFGS.minimize`.
+
+This module imports nothing else from texsynth: everything may import it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import TexsynthError
+
+# The paper's texture model: conv1_1 and the four pooling layers of VGG-19.
+DEFAULT_LAYERS: tuple[str, ...] = ("conv1_1", "pool1", "pool2", "pool3", "pool4")
+# Numeric precision of a network's convolutions (Gram matrices always accumulate in float32).
+PRECISIONS: tuple[str, ...] = ("float32", "bfloat16")
+# Pooling in a VGG: average (Gatys et al.) or max (the original network).
+POOLS: tuple[str, ...] = ("avg", "max")
+# Where batch jobs run: this process or a process pool, a Dask cluster, a local Dask cluster.
+ENGINES: tuple[str, ...] = ("local", "dask", "dask-local")
+
+
+@dataclass(frozen=True)
+class Entry:
+    target: str | Callable[..., Any]  # "module:attribute", or the object itself
+    summary: str  # one line for --help
+
+
+class Registry:
+    """Names → builders, resolved on first use."""
+
+    def __init__(self, kind: str, entries: dict[str, Entry]) -> None:
+        self.kind = kind
+        self._entries = dict(entries)
+        self._resolved: dict[str, Callable[..., Any]] = {}
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._entries)
+
+    def summary(self, name: str) -> str:
+        return self._entries[name].summary
+
+    def register(self, name: str, target: str | Callable[..., Any], summary: str) -> None:
+        """Add (or replace) an entry; replacing drops the cached import."""
+        self._entries[name] = Entry(target, summary)
+        self._resolved.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __getitem__(self, name: str) -> Callable[..., Any]:
+        if name not in self._entries:
+            raise TexsynthError(
+                f"unknown {self.kind} {name!r}; choose one of: {', '.join(self._entries)}"
+            )
+        if name not in self._resolved:
+            target = self._entries[name].target
+            if isinstance(target, str):
+                module, _, attribute = target.partition(":")
+                target = getattr(importlib.import_module(module), attribute)
+            self._resolved[name] = target
+        return self._resolved[name]
+
+
+NETWORKS = Registry(
+    "network",
+    {
+        "vgg19": Entry(
+            "texsynth.texture_model:normalised_vgg19",
+            "the paper's: VGG-19 trained on ImageNet, normalised by Gatys et al.",
+        ),
+        "vgg16-hed": Entry(
+            "texsynth.texture_model:hed_vgg16",
+            "the VGG-16 of HED (Xie & Tu 2015), fine-tuned for edge detection",
+        ),
+        "vgg19-random": Entry(
+            "texsynth.texture_model:random_vgg19",
+            "VGG-19 with random weights (seed 0), normalised like the paper's (Fig. 3C)",
+        ),
+        "multiscale": Entry(
+            "texsynth.texture_model:random_multiscale",
+            "one layer of random filters of 8 sizes (Ustyuzhaninov et al. 2017)",
+        ),
+    },
+)
+
+LOSSES = Registry(
+    "loss",
+    {
+        "gram": Entry(
+            "texsynth.objective:gram", "Gram matrices, the paper's (guided with --guide)"
+        ),
+        "swd": Entry(
+            "texsynth.objective:sliced_wasserstein",
+            "sliced Wasserstein distance of the feature distributions (Heitz et al. 2021)",
+        ),
+        "gram+swd": Entry("texsynth.objective:gram_and_swd", "both, with equal weights"),
+    },
+)
+
+OPTIMIZERS = Registry(
+    "optimizer",
+    {
+        "torch-lbfgs": Entry(
+            "texsynth.optimize:TorchLBFGS", "projected L-BFGS in torch, on the pixels' device"
+        ),
+        "scipy-lbfgsb": Entry(
+            "texsynth.optimize:ScipyLBFGSB", "SciPy's L-BFGS-B, the authors' optimiser"
+        ),
+    },
+)

@@ -1,0 +1,154 @@
+"""A synthesised texture and the record of how it was made (the JSON sidecar)."""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from . import __version__
+from .image_io import save_image, to_pil
+from .recipe import Recipe, Task
+
+
+@dataclass
+class ScaleRecord:
+    """What happened at one scale of a synthesis."""
+
+    size: tuple[int, int]  # (width, height)
+    loss_history: list[float]  # the loss at the start, then after every iteration
+    iterations: int
+    evaluations: int
+    stop_reason: str
+    wall_time: float  # seconds in the optimiser
+
+    @property
+    def initial_loss(self) -> float:
+        return self.loss_history[0]
+
+    @property
+    def final_loss(self) -> float:
+        return self.loss_history[-1]
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "size": list(self.size),
+            "iterations": self.iterations,
+            "evaluations": self.evaluations,
+            "stop_reason": self.stop_reason,
+            "initial_loss": self.initial_loss,
+            "final_loss": self.final_loss,
+            "wall_time_s": self.wall_time,
+        }
+
+
+@dataclass
+class ModelFacts:
+    """The texture model a synthesis ran with, as resolved from its recipe."""
+
+    layers: tuple[str, ...]
+    layer_weights: tuple[float, ...]
+    precision: str  # "auto" resolved
+    padding: str
+    parameters: int  # Σ N(N+1)/2 over the layers
+    weights: dict[str, Any]  # what the weights are and where they came from
+    loss: str  # the loss module's class
+    optimizer: str
+    device: str
+
+
+@dataclass
+class SynthesisResult:
+    """A synthesised texture, its recipe, its task, and what happened at each scale.
+
+    Loss, iterations and stop reason are the full-size scale's (``scales[-1]``);
+    ``wall_time`` is the time in the optimiser over all scales.
+    """
+
+    image: torch.Tensor  # (C, H, W) in [0, 1]
+    recipe: Recipe
+    task: Task  # sources as recorded (paths made absolute), the output size, seed, guide
+    scales: list[ScaleRecord]
+    model: ModelFacts
+    preset: str | None = None  # the preset the recipe came from, if any
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def loss_history(self) -> list[float]:
+        return self.scales[-1].loss_history
+
+    @property
+    def iterations(self) -> int:
+        return self.scales[-1].iterations
+
+    @property
+    def evaluations(self) -> int:
+        return self.scales[-1].evaluations
+
+    @property
+    def stop_reason(self) -> str:
+        return self.scales[-1].stop_reason
+
+    @property
+    def initial_loss(self) -> float:
+        return self.scales[-1].initial_loss
+
+    @property
+    def final_loss(self) -> float:
+        return self.scales[-1].final_loss
+
+    @property
+    def wall_time(self) -> float:
+        return sum(s.wall_time for s in self.scales)
+
+    @property
+    def seed(self) -> int:
+        return self.task.seed
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[2])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[1])
+
+    def to_pil(self):
+        return to_pil(self.image)
+
+    def save(self, path: str | os.PathLike) -> None:
+        save_image(self.image, path)
+
+    def record(self) -> dict[str, Any]:
+        """The sidecar: the recipe and task (enough to replay it), then the facts."""
+        m = self.model
+        return {
+            "texsynth_version": __version__,
+            "preset": self.preset,
+            "recipe": self.recipe.as_dict(),
+            "task": self.task.as_dict(),
+            "facts": {
+                "layers": list(m.layers),
+                "layer_weights": list(m.layer_weights),
+                "precision": m.precision,
+                "padding": m.padding,
+                "model_parameters": m.parameters,
+                "weights": m.weights,
+                "loss": m.loss,
+                "optimizer": m.optimizer,
+                "device": m.device,
+                "grayscale": self.image.shape[0] == 1,
+                "scales": [s.record() for s in self.scales],
+                "iterations": self.iterations,
+                "evaluations": self.evaluations,
+                "stop_reason": self.stop_reason,
+                "initial_loss": self.initial_loss,
+                "final_loss": self.final_loss,
+                "loss_history": self.loss_history,
+                "wall_time_s": self.wall_time,
+            },
+            "versions": {"python": platform.python_version(), "torch": torch.__version__},
+        }

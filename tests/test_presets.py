@@ -1,0 +1,71 @@
+"""Presets are recipes: what each one sets, how overrides win, what the result records."""
+
+import json
+
+import pytest
+
+from texsynth.errors import TexsynthError
+from texsynth.recipe import PRESETS, Recipe, make_recipe
+from texsynth.synthesis import synthesize
+from texsynth.texture_model import TextureModel
+
+SMALL = ["conv1_1", "pool1", "pool2"]
+
+
+@pytest.fixture(scope="module")
+def model(vgg_weights) -> TextureModel:
+    return TextureModel.from_weights(vgg_weights, layers=SMALL)
+
+
+def test_presets_are_recipes_and_differ_only_where_they_mean_to():
+    assert all(isinstance(p, Recipe) for p in PRESETS.values())
+    assert PRESETS["default"] == Recipe()
+    paper = PRESETS["paper"]
+    assert (paper.optimizer, paper.precision, paper.scales, paper.tol) == (
+        "scipy-lbfgsb",
+        "float32",
+        1,
+        0.0,
+    )
+    assert PRESETS["draft"] == make_recipe("default", iters=100, coarse_iters=40)
+
+
+def test_explicit_fields_win_over_the_preset(small_color, model):
+    paper = synthesize(small_color, 32, "paper", model=model, iters=3)
+    assert (paper.recipe.tol, len(paper.scales), paper.preset) == (0.0, 1, "paper")
+    assert paper.model.optimizer == "scipy-lbfgsb"
+    fast = synthesize(small_color, 64, model=model, iters=3, scales=1)
+    assert fast.model.optimizer == "torch-lbfgs" and len(fast.scales) == 1
+    forced = synthesize(small_color, 32, model=model, iters=3, precision="float32")
+    assert forced.model.precision == "float32"
+    assert forced.preset == "default" and forced.recipe.iters == 3
+    with pytest.raises(TexsynthError, match="unknown preset"):
+        synthesize(small_color, 32, "fastest", model=model)
+    with pytest.raises(TexsynthError, match="precision: unknown value 'float16'"):
+        synthesize(small_color, 32, model=model, precision="float16")
+    with pytest.raises(TexsynthError, match="unknown recipe option 'iterations'"):
+        synthesize(small_color, 32, model=model, iterations=3)
+
+
+def test_a_prebuilt_model_fixes_the_network_fields(small_color, model):
+    with pytest.raises(TexsynthError, match="model= fixes network, layers"):
+        synthesize(small_color, 32, model=model, layers=["conv1_1"])
+
+
+def test_cli_records_the_preset_and_precision(run_cli, color_png, tmp_path):
+    out = tmp_path / "o.png"
+    res = run_cli(
+        "synth", color_png, "-o", out, "--size", "32", "--iters", "3", "--preset", "paper",
+        "--layers", "conv1_1,pool1", "-q",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["preset"] == "paper" and record["recipe"]["iters"] == 3
+    assert (record["facts"]["optimizer"], record["facts"]["precision"]) == (
+        "scipy-lbfgsb",
+        "float32",
+    )
+    for bad in (["--scales", "0"], ["--precision", "half"], ["--preset", "x"], ["--iters", "-1"]):
+        res = run_cli("synth", color_png, "-o", tmp_path / "p.png", *bad)
+        assert res.code == 2 and len(res.err.strip().splitlines()) == 1, res.err
+        assert not (tmp_path / "p.png").exists()
