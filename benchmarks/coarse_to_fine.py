@@ -41,12 +41,12 @@ def run(model, source, size, iters, scales, preset):
     t0 = time.perf_counter()
 
     def record(iteration, loss, image):
-        trace.append((time.perf_counter() - t0, loss))
+        if image.shape[-1] == size:  # full-size iterations only
+            trace.append((time.perf_counter() - t0, loss))
 
-    # The callback sees the full-size iterations only; their times count from the start of
-    # the whole run, coarse scales included.
+    # Times count from the start of the whole run, coarse scales included.
     result = synthesize(
-        source, size, model=model, iters=iters, scales=scales, callback=record, preset=preset
+        source, size, preset, model=model, iters=iters, scales=scales, callback=record
     )
     return result, trace
 

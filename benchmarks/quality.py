@@ -59,7 +59,7 @@ def main() -> int:
         source = resize_and_crop(load_image(path).pixels, args.size)
         published = load_image(args.peer / "published-vgg19" / path.name).pixels
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        result = synthesize(source, args.size, model=model, seed=0, preset=args.preset, **options)
+        result = synthesize(source, args.size, args.preset, model=model, seed=0, **options)
         cpu = time.process_time() - cpu0
         cpu_total += cpu
         wall_total += time.perf_counter() - wall0

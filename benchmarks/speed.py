@@ -159,7 +159,8 @@ def run_texsynth(weights, source, target: float, loss_fn: PlainLoss, seed: int) 
     start = time.perf_counter()
 
     def judge(iteration: int, loss: float, image: torch.Tensor):
-        if judged["reached"] is not None:
+        # The callback sees every scale; only full-size iterates are judged.
+        if judged["reached"] is not None or tuple(image.shape[-2:]) != tuple(source.shape[1:]):
             return None
         t = time.perf_counter()
         x = image.detach().float().clamp(0, 1)
@@ -176,10 +177,9 @@ def run_texsynth(weights, source, target: float, loss_fn: PlainLoss, seed: int) 
     size = (source.shape[2], source.shape[1])
     result = synthesize(source, size, weights=weights, seed=seed, callback=judge)
     wall = time.perf_counter() - start - judged["time"]
-    coarse = result.parameters["coarse_scales"]
-    # Full-size time per evaluation: the whole run less the coarse scales (the last coarse
-    # record includes the scales below it) and the judging.
-    full_size_s = result.wall_time - sum(c["wall_time_s"] for c in coarse[-1:]) - judged["time"]
+    coarse = [s.record() for s in result.scales[:-1]]
+    # Full-size time per evaluation: the full-size scale's optimiser time less the judging.
+    full_size_s = result.scales[-1].wall_time - judged["time"]
     with torch.no_grad():
         x = result.image[None]
         final = float(loss_fn(x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x))
@@ -189,8 +189,8 @@ def run_texsynth(weights, source, target: float, loss_fn: PlainLoss, seed: int) 
         "result": result,
         "coarse": coarse,
         "full_size_s_per_eval": full_size_s / result.evaluations,
-        "precision": result.parameters["precision"],
-        "scales": result.parameters["scales"],
+        "precision": result.model.precision,
+        "scales": len(result.scales),
     }
 
 
@@ -315,13 +315,13 @@ from texsynth.image_io import load_image, resize_and_crop
 size, preset = int(sys.argv[1]), sys.argv[2]
 source = resize_and_crop(load_image("builtin:ihc").pixels, size)  # statistics at that size too
 t = time.perf_counter()
-r = synthesize(source, size, preset=preset, iters=2, scales=1, progress=False)
+r = synthesize(source, size, preset, iters=2, scales=1, progress=False)
 wall = time.perf_counter() - t
 estimate = TextureModel.from_weights().estimate_memory_bytes(size, size)
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the (large) parent across exec.
 with open("/proc/self/status") as f:
     rss = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM"))
-print(rss, wall, r.parameters["precision"], estimate)
+print(rss, wall, r.model.precision, estimate)
 """
 
 

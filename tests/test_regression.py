@@ -1,7 +1,12 @@
 """The images of fixed small syntheses, stored before refactors that must not change them.
 
-See ``regression_cases.py``: exact on the machine that stored a case, and within a tenth of
-two iterations' worth of change on other CPUs.
+See ``regression_cases.py``. An image passes bit for bit when it equals a stored one;
+otherwise it must lie within a tenth of two iterations' worth of change of every stored
+image. The second path is for other CPUs, and for a float path that a few processes take
+on the same machine: the ``paper`` case (SciPy L-BFGS-B, float32) ended on a second,
+slightly different image in 3–10% of fresh processes on the Intel/AMX machine, with the
+same code and inputs (not OpenBLAS threads: with one thread it still happened; it vanished
+when every evaluation was traced). The redesign was checked bit for bit on all cases.
 """
 
 from __future__ import annotations
@@ -10,13 +15,14 @@ import json
 
 import numpy as np
 import pytest
-from regression_cases import CASES, DATA, machine, run_case
 
 from texsynth.network import fast_bfloat16
 
+from regression_cases import CASES, DATA, run_case
+
 INDEX = json.loads((DATA / "index.json").read_text())
 # Mean |Δpixel| between two CPUs was 2.5e-4 for the paper case; two fewer iterations move
-# it by 0.04, another seed by 0.28.
+# it by 0.04, another seed by 0.28, taking tileable coarse statistics with zero padding 0.027.
 CROSS_MACHINE_MEAN = 5e-3
 
 
@@ -33,12 +39,9 @@ def test_synthesis_gives_the_stored_image(name, vgg_weights):
         pytest.skip("stored with native bfloat16, which this CPU lacks")
     result = run_case(name, synthesize)
     image = result.image.numpy()
-    here = [s for s in stored if s["machine"] == machine()]
-    if here:
-        np.testing.assert_array_equal(image, np.load(DATA / here[0]["file"]))
-        assert result.loss_history == here[0]["loss_history"]
+    arrays = [np.load(DATA / entry["file"]) for entry in stored]
+    if any(np.array_equal(image, expected) for expected in arrays):
         return
-    for entry in stored:
-        expected = np.load(DATA / entry["file"])
+    for entry, expected in zip(stored, arrays, strict=True):
         assert np.abs(image - expected).mean() < CROSS_MACHINE_MEAN, entry["machine"]
         np.testing.assert_allclose(result.final_loss, entry["loss_history"][-1], rtol=0.02)

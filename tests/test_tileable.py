@@ -57,3 +57,25 @@ def test_tileable_cli_flag(run_cli, color_png, tmp_path) -> None:
         "synth", color_png, "-o", tmp_path / "b.png", "--size", "50x32", "--tileable", "-q"
     )
     assert bad.code == 1 and "multiples of 16" in bad.err
+
+
+def test_every_scale_takes_the_sources_statistics_with_zero_padding(model) -> None:
+    """The source does not wrap around, so its statistics come from the zero-padded model at
+    every scale; only the synthesis is seen as a torus. (Coarse scales once used the
+    circular model: statistics with seams the source lacks, and a shared cache missed.)"""
+    from texsynth.image_io import load_image, resize_and_crop
+    from texsynth.scales import shrink
+    from texsynth.statistics import StatisticsCache
+
+    source = resize_and_crop(load_image("builtin:ihc").pixels, 128)
+    cache = StatisticsCache()
+    result = synthesize(
+        source, 128, model=model, iters=2, coarse_iters=2, scales=2, tileable=True,
+        statistics_cache=cache,
+    )  # fmt: skip
+    flat = model.with_precision(result.model.precision)
+    assert flat.network.padding == "zeros" and result.model.padding == "circular"
+    assert set(cache.entries) == {
+        StatisticsCache.key(flat, source),
+        StatisticsCache.key(flat, shrink(source, 2)),
+    }

@@ -367,29 +367,28 @@ def build_objective(
     seed: int,
     cache: StatisticsCache | None = None,
 ) -> ScaleObjective:
-    """The recipe's loss against the source shrunk to ``scale``."""
-    # TODO(next commit): the old recursion took coarse statistics with the synthesis model.
-    stats_model = target.stats_model if scale.halvings == 0 else target.synth_model
-    statistics, image = scale_source(target, scale, cache, stats_model)
+    """The recipe's loss against the source shrunk to ``scale``.
+
+    The source's statistics come from the zero-padded model at every scale, also for
+    tileable output: the source itself does not wrap around.
+    """
+    statistics, image = scale_source(target, scale, cache)
     masks = None
     if target.labels is not None:
         masks = _region_masks(target.labels, len(target.regions), scale)  # type: ignore[arg-type]
-    context = ObjectiveTarget(stats_model, statistics, image, seed, target.regions, masks)
+    context = ObjectiveTarget(target.stats_model, statistics, image, seed, target.regions, masks)
     loss = LOSSES[recipe.loss](context).to(target.synth_model.device)
     return ScaleObjective(loss, target.synth_model, statistics)
 
 
 def scale_source(
-    target: PreparedTarget,
-    scale: Scale,
-    cache: StatisticsCache | None,
-    model: TextureModel | None = None,
+    target: PreparedTarget, scale: Scale, cache: StatisticsCache | None
 ) -> tuple[TextureStatistics, LoadedImage | None]:
     """The source's statistics and image at ``scale`` (shrunk as planned)."""
     if not scale.halvings:
         return target.statistics, target.image
     image = load_image(halved(target.image.pixels, scale.halvings))  # type: ignore[union-attr]
-    return _statistics(model or target.stats_model, image, cache), image
+    return _statistics(target.stats_model, image, cache), image
 
 
 def warm_statistics(
@@ -411,8 +410,7 @@ def warm_statistics(
     model = model or _base_model(recipe, None, weights, True, resolve_device(device))
     target = prepare_target(source, size, recipe, guide, device, weights, True, model, True, cache)
     for scale in plan_for(target, recipe):
-        # TODO(next commit): as build_objective
-        scale_source(target, scale, cache, target.synth_model if scale.halvings else None)
+        scale_source(target, scale, cache)
     return model
 
 
