@@ -63,6 +63,26 @@ def _truncated_png(folder: Path) -> Path:
     return path
 
 
+def _bomb_png(folder: Path) -> Path:
+    """69 bytes whose header claims 40000×40000 px (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0)
+    path = folder / "bomb.png"
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 100))
+        + chunk(b"IEND", b"")
+    )
+    return path
+
+
 @pytest.mark.parametrize(
     "make_source, extra, message",
     [
@@ -80,8 +100,17 @@ def _truncated_png(folder: Path) -> Path:
             "need at least 16x16 px",
         ),
         (lambda d: "builtin:nope", [], "unknown built-in image"),
+        (_bomb_png, [], "is too large: its header claims more than"),
     ],
-    ids=["missing", "directory", "truncated", "not-an-image", "too-small", "unknown-builtin"],
+    ids=[
+        "missing",
+        "directory",
+        "truncated",
+        "not-an-image",
+        "too-small",
+        "unknown-builtin",
+        "decompression-bomb",
+    ],
 )
 def test_bad_sources(run_cli, tmp_path, make_source, extra, message):
     work = tmp_path / "work"

@@ -6,7 +6,6 @@ import scipy.optimize
 import torch
 
 from texsynth.optimize import ScipyLBFGSB, TorchLBFGS
-from texsynth.registry import OPTIMIZERS
 from texsynth.texture_model import TextureModel
 
 
@@ -21,14 +20,6 @@ def bounded_quadratic(n: int = 30, seed: int = 0):
     a = q @ q.T / n + 0.1 * torch.eye(n, dtype=torch.float64)
     b = torch.randn(n, generator=gen, dtype=torch.float64)
     return a, b
-
-
-def test_registry_names_the_optimisers():
-    assert OPTIMIZERS["torch-lbfgs"] is TorchLBFGS and OPTIMIZERS["scipy-lbfgsb"] is ScipyLBFGSB
-    assert {name: OPTIMIZERS[name]().name for name in OPTIMIZERS.names()} == {
-        "torch-lbfgs": "torch-lbfgs",
-        "scipy-lbfgsb": "scipy-lbfgsb",
-    }
 
 
 def test_torch_lbfgs_solves_a_bound_constrained_quadratic_like_scipy():

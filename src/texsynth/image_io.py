@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,24 @@ def _builtin(name: str) -> np.ndarray:
     return arr.astype(np.float32) / 255.0
 
 
+@contextlib.contextmanager
+def _refusing_bombs(path: Path) -> Iterator[None]:
+    """Refuse images whose header claims more pixels than Pillow reads safely.
+
+    Pillow warns above ``Image.MAX_IMAGE_PIXELS`` (about 89 million) and refuses twice that;
+    both are refused here, before any pixel is decoded. A 69-byte PNG can claim 40000² px.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(
+            f"{path} is too large: its header claims more than {Image.MAX_IMAGE_PIXELS:,} "
+            "pixels, the most that is read safely; downscale it first"
+        ) from None
+
+
 def read_image_file(path: str | os.PathLike) -> np.ndarray:
     """Read an image file to float32 (H, W) or (H, W, 3) in [0, 1], with clear errors."""
     p = Path(path)
@@ -122,7 +141,7 @@ def read_image_file(path: str | os.PathLike) -> np.ndarray:
     if p.is_dir():
         raise ImageError(f"{p} is a directory, not an image file")
     try:
-        with Image.open(p) as img:
+        with _refusing_bombs(p), Image.open(p) as img:
             img.load()  # decode now: truncated files fail here, not later
             return _pil_to_array(img)
     except UnidentifiedImageError:
@@ -172,7 +191,7 @@ def load_label_map(source: ImageLike) -> tuple[torch.Tensor, list[int]]:
         if not p.is_file():
             raise ImageError(f"no such label map: {p}")
         try:
-            with Image.open(p) as img:
+            with _refusing_bombs(p), Image.open(p) as img:
                 arr = np.asarray(img.convert("RGB"), dtype=np.int64)
         except (UnidentifiedImageError, OSError) as exc:
             raise ImageError(f"cannot read label map {p}: {exc}") from None

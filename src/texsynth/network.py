@@ -53,7 +53,7 @@ def conv_names(arch: str = "vgg19") -> tuple[str, ...]:
     return tuple(n for n, _ in layer_sequence(arch) if n.startswith("conv"))
 
 
-PoolKind = Literal["avg", "max"]
+PoolKind = str  # one of registry.POOLS
 PaddingMode = Literal["zeros", "circular"]
 
 

@@ -42,7 +42,7 @@ class OptimizationResult:
 
 
 class Optimizer(Protocol):
-    name: str
+    """What ``registry.OPTIMIZERS`` entries build: pixels in, optimised pixels out."""
 
     def minimize(
         self,
@@ -78,8 +78,6 @@ def value_and_grad(objective: Objective, x: torch.Tensor) -> tuple[float, torch.
 
 class ScipyLBFGSB:
     """SciPy's L-BFGS-B on float64 copies of the pixels (as in the authors' code)."""
-
-    name = "scipy-lbfgsb"
 
     def __init__(self, maxcor: int = 20) -> None:
         self.maxcor = maxcor
@@ -163,8 +161,6 @@ class TorchLBFGS:
         history: number of correction pairs kept (SciPy's ``maxcor``; 20 as the paper).
         first_step: mean absolute pixel change of the first, steepest-descent step.
     """
-
-    name = "torch-lbfgs"
 
     def __init__(self, history: int = 20, first_step: float = 0.01) -> None:
         if history < 1:

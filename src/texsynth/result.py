@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -74,7 +74,6 @@ class SynthesisResult:
     scales: list[ScaleRecord]
     model: ModelFacts
     preset: str | None = None  # the preset the recipe came from, if any
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def loss_history(self) -> list[float]:

@@ -77,31 +77,18 @@ def synthesize(
     **overrides: Any,
 ) -> SynthesisResult:
     """Synthesise a texture like ``source`` by ``recipe`` (a :class:`Recipe` or a preset's
-    name: ``"default"``, ``"paper"``, ``"draft"``), with any recipe field overridden by a
-    keyword: ``synthesize(src, 256, iters=100)``, ``synthesize(src, 256, "paper", tol=1e-4)``.
+    name), any recipe field overridden by keyword: ``synthesize(src, 256, iters=100)``.
 
-    Args:
-        source: an image (path, ``builtin:NAME``, PIL image, array, tensor) or saved
-            :class:`TextureStatistics` (object or file), or a list of them: several examples
-            of one texture (their statistics are pooled) or, with ``guide``, one per region.
-        size: output ``(width, height)`` or one number for a square; default the source's
-            (with a guide, the label map's).
-        seed: seed of the white-noise start; a seeded run is bit-reproducible on one machine.
-        guide: a label map (image or (H, W) array): region r, in the order of its values, gets
-            the texture of ``source[r]`` (guided Gram loss, Gatys et al. 2017).
-        init: start from this (C, H, W) image in [0, 1] instead of white noise.
-        device: ``"cpu"`` or ``"cuda"``.
-        weights: the network's weights file or :class:`Weights` (default: its own, checked).
-        verify_weights: refuse a weights file whose hash is unknown.
-        model: a prebuilt :class:`TextureModel`, which fixes network, layers and pooling.
-        statistics_cache: share the sources' statistics (every scale) between syntheses.
-        callback: ``callback(iteration, loss, image)`` after every iteration of every scale
-            (``iteration`` restarts at each scale; the image's shape tells which); return True
-            to end the current scale.
-        snapshot_every, snapshot_dir: save the image every k iterations into a folder.
-        progress: show one progress bar over all scales.
-        force: run even when the memory estimate exceeds what is free.
-        **overrides: any field of :class:`Recipe` (see ``texsynth synth --help``).
+    ``source``: an image (path, ``builtin:NAME``, PIL image, array, tensor) or saved
+    statistics, or a list: examples of one texture (pooled), or one per region of ``guide``
+    (a label map; region r, in the order of its values, gets ``source[r]``). ``size``:
+    (width, height) or one number; default the source's or the guide's. ``init``: a
+    (C, H, W) start instead of white noise. ``model``: a prebuilt :class:`TextureModel`
+    (it fixes network, layers, pooling). ``statistics_cache``: share the sources'
+    statistics between syntheses. ``callback(iteration, loss, image)`` runs after every
+    iteration of every scale (the image's shape tells the scale; True ends that scale);
+    ``snapshot_every`` saves every k-th image to ``snapshot_dir``; ``progress`` shows one
+    bar over all scales; ``force`` runs past the memory estimate.
     """
     if model is not None and any(overrides.get(k) is not None for k in MODEL_FIELDS):
         raise TexsynthError(f"model= fixes {', '.join(MODEL_FIELDS)}; give them to the model")
@@ -125,7 +112,7 @@ def synthesize(
             records.append(record)
     image = finish(x, target, recipe)
     task = Task(target.recorded_sources, (target.width, target.height), seed, target.guide_name)
-    facts = target.facts(objective.loss, optimizer)
+    facts = target.facts(objective.loss, recipe.optimizer)
     return SynthesisResult(image, recipe, task, records, facts, base if base in PRESETS else None)
 
 
@@ -151,12 +138,12 @@ class PreparedTarget:
             return None
         return self.image.width, self.image.height
 
-    def facts(self, loss: Loss, optimizer: Optimizer) -> ModelFacts:
+    def facts(self, loss: Loss, optimizer: str) -> ModelFacts:
         m = self.synth_model
         return ModelFacts(
             tuple(m.layers), tuple(m.layer_weights[k] for k in m.layers),
             _precision_name(m), m.network.padding, m.parameter_count, m.weights_info,
-            type(loss).__name__, optimizer.name, str(m.device),
+            type(loss).__name__, optimizer, str(m.device),
         )  # fmt: skip
 
 

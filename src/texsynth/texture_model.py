@@ -388,20 +388,24 @@ def hed_vgg16(layers, layer_weights, pool, weights, device, verify) -> TextureMo
     )
 
 
-def random_vgg19(layers, layer_weights, pool, weights, device, verify) -> TextureModel:
-    """VGG-19 with random weights (seed 0), normalised as the paper normalised VGG-19."""
+def random_vgg19(
+    layers, layer_weights, pool, weights, device, verify, seed: int = 0
+) -> TextureModel:
+    """VGG-19 with random weights, normalised as the paper normalised VGG-19 (Fig. 3C)."""
     _no_weights_file("vgg19-random", weights)
     layers = layers or DEFAULT_LAYERS
     top = deepest_layer(layers, [n for n, _ in layer_sequence("vgg19")])
-    normalised = normalize_weights(random_weights(0), normalisation_images(), last_layer=top)
+    normalised = normalize_weights(random_weights(seed), normalisation_images(), last_layer=top)
     return TextureModel.from_weights(normalised, layers, layer_weights, pool, device=device)
 
 
-def random_multiscale(layers, layer_weights, pool, weights, device, verify) -> TextureModel:
-    """The single-layer random multi-scale network (seed 0); it has no pooling."""
+def random_multiscale(
+    layers, layer_weights, pool, weights, device, verify, seed: int = 0
+) -> TextureModel:
+    """The single-layer random multi-scale network; it has no pooling."""
     _no_weights_file("multiscale", weights)
-    net = MultiScaleNet(seed=0).to(device)
-    info = {"arch": "multiscale", "seed": 0}
+    net = MultiScaleNet(seed=seed).to(device)
+    info = {"arch": "multiscale", "seed": seed}
     return TextureModel(net, layers or [MULTISCALE_LAYER], layer_weights, weights_info=info)
 
 

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..network import MULTISCALE_LAYER, MultiScaleNet
-from ..texture_model import DEFAULT_LAYERS, TextureModel
-from ..weights import (
-    load_hed_weights,
-    load_weights,
-    normalisation_images,
-    normalize_weights,
-    random_weights,
+from ..network import MULTISCALE_LAYER
+from ..texture_model import (
+    TextureModel,
+    hed_vgg16,
+    normalised_vgg19,
+    random_multiscale,
+    random_vgg19,
 )
 from .common import (
     FigureRecord,
@@ -58,24 +57,18 @@ ROWS = {
 
 
 def build_models(settings: Settings) -> dict[str, TextureModel]:
-    """The four texture models of the figure, on the device of ``settings``."""
-    top = DEFAULT_LAYERS[-1]
-    # HED is used as trained: normalising it on a few photographs gives its many sparse edge
-    # filters gains of 10–1000, white noise then has a loss of ~10¹⁷ and L-BFGS-B stalls in
-    # float32. Random weights have no such filters and are normalised like VGG-19.
-    hed = load_hed_weights(settings.hed_weights)
-    rnd = normalize_weights(random_weights(settings.seed), normalisation_images(), last_layer=top)
-    dev = settings.device
-    multiscale = MultiScaleNet(seed=settings.seed).to(dev)
+    """The four texture models of the figure, on the device of ``settings``.
+
+    HED is used as trained: normalising it on a few photographs gives its many sparse edge
+    filters gains of 10–1000, white noise then has a loss of ~10¹⁷ and L-BFGS-B stalls in
+    float32. Random weights have no such filters and are normalised like VGG-19.
+    """
+    dev, seed = settings.device, settings.seed
     return {
-        "vgg19": TextureModel.from_weights(load_weights(settings.weights), device=dev),
-        "hed_vgg16": TextureModel.from_weights(hed, device=dev),
-        "vgg19_random": TextureModel.from_weights(rnd, device=dev),
-        "multiscale_random": TextureModel(
-            multiscale,
-            [MULTISCALE_LAYER],
-            weights_info={"arch": "multiscale", "seed": settings.seed},
-        ),
+        "vgg19": normalised_vgg19(None, None, "avg", settings.weights, dev, True),
+        "hed_vgg16": hed_vgg16(None, None, "avg", settings.hed_weights, dev, True),
+        "vgg19_random": random_vgg19(None, None, "avg", None, dev, True, seed=seed),
+        "multiscale_random": random_multiscale(None, None, "avg", None, dev, True, seed=seed),
     }
 
 
