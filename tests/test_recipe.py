@@ -198,3 +198,16 @@ def test_manifest_field_names_match_the_command_line(tmp_path):
         (1.0, 2.0),
         True,
     )
+
+
+def test_recipes_and_the_command_lines_help_need_no_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, texsynth.cli, texsynth.recipe, texsynth.registry;"
+        "texsynth.recipe.make_recipe('paper', iters='7');"
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
