@@ -221,3 +221,27 @@ def test_manifests_written_before_recipes_keep_their_job_ids(tmp_path):
     for name, case in stored.items():
         jobs = read_manifest(write(tmp_path / name, case["manifest"]))
         assert [{"id": j.id, "spec": j.spec()} for j in jobs] == case["jobs"], name
+
+
+def test_a_job_can_pool_sources_or_guide_them_into_regions(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    labels = np.zeros((32, 48), dtype=np.uint8)
+    labels[:, 24:] = 255
+    Image.fromarray(labels).save(tmp_path / "halves.png")
+    manifest = write(
+        tmp_path / "jobs.csv",
+        "source,guide,iters,layers,name\n"
+        '"builtin:brick;builtin:gravel",halves.png,3,"conv1_1,pool1",guided\n'
+        '"builtin:brick;builtin:gravel",,3,"conv1_1,pool1",pooled\n',
+    )
+    jobs = read_manifest(manifest)
+    assert jobs[0].task.sources == ("builtin:brick", "builtin:gravel")
+    assert jobs[0].resolved_guide() == str(tmp_path / "halves.png")
+    summary = run_batch(jobs, tmp_path / "out", progress=False)
+    assert summary.ok, summary.failed
+    guided = json.loads((tmp_path / "out" / "images" / "guided.json").read_text())
+    assert guided["facts"]["loss"] == "GuidedGramLoss" and guided["task"]["size"] == [48, 32]
+    pooled = json.loads((tmp_path / "out" / "images" / "pooled.json").read_text())
+    assert pooled["facts"]["loss"] == "GramLoss" and len(pooled["task"]["sources"]) == 2

@@ -49,6 +49,9 @@ def test_every_experiment_writes_figure_and_data(figures: Path, name: str) -> No
     assert (folder / f"{name}.pdf").read_bytes().startswith(b"%PDF")
     data = record(figures, name)
     assert data["settings"]["size"] == 32 and data["caption"]
+    # The figures' syntheses use the authors' recipe at the figure's iterations.
+    assert data["recipe"]["optimizer"] == "scipy-lbfgsb" and data["recipe"]["scales"] == 1
+    assert data["recipe"]["iters"] == data["settings"]["iters"]
     assert data["rows"] and len(data["rows"]) == len(rows(figures, name))
     # Every synthesis named in the table exists as a full-size image.
     for row in rows(figures, name):

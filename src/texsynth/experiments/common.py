@@ -29,6 +29,7 @@ from .. import __version__
 from ..errors import OutputError, TexsynthError
 from ..image_io import BUILTIN_PREFIX, current_umask, load_image, resize_and_crop, save_image
 from ..metrics import relative_gram_error
+from ..recipe import Recipe, make_recipe
 from ..result import SynthesisResult
 from ..synthesis import synthesize
 from ..texture_model import TextureModel
@@ -130,6 +131,12 @@ class Run:
         } | self.extra
 
 
+def figure_recipe(settings: Settings) -> Recipe:
+    """How every synthesis of a figure is made: the authors' recipe at the figure's
+    iterations (the network and layers are each row's model)."""
+    return make_recipe("paper", iters=settings.iters)
+
+
 def synthesize_like(
     source: Source, model: TextureModel, settings: Settings, row: str, **extra: Any
 ) -> Run:
@@ -137,9 +144,8 @@ def synthesize_like(
     result = synthesize(
         source.pixels,
         settings.size,
-        "paper",  # the paper's figures use the authors' recipe
+        figure_recipe(settings),
         model=model,
-        iters=settings.iters,
         seed=settings.seed,
         device=settings.device,
     )
@@ -386,6 +392,7 @@ def finish(
         "title": title,
         "caption": caption,
         "settings": settings.record(),
+        "recipe": figure_recipe(settings).as_dict(),
         "rows": list(rows),
         "versions": versions(),
         **(extra or {}),
