@@ -42,7 +42,8 @@ def test_noise_scores_far_worse_than_the_same_texture_rearranged(model, small_co
 def test_swd_is_seeded_and_size_independent() -> None:
     gen = torch.Generator().manual_seed(1)
     a = torch.randn(8, 500, generator=gen, dtype=torch.float64)
-    dirs = torch.nn.functional.normalize(torch.randn(16, 8, dtype=torch.float64), dim=1)
+    dirs = torch.randn(16, 8, generator=gen, dtype=torch.float64)
+    dirs = torch.nn.functional.normalize(dirs, dim=1)
     # The same distribution sampled twice as densely is (almost) at distance 0 …
     assert sliced_wasserstein(a, a.repeat(1, 2), dirs) < 1e-2
     # … and a shifted copy is at the distance of the shift along each direction.
@@ -81,11 +82,14 @@ def test_evaluate_command_prints_table_and_json(run_cli, color_png, tmp_path) ->
     result = run_cli("evaluate", color_png, color_png, "builtin:brick", "--json", out)
     assert result.code == 0, result.err
     lines = result.out.strip().splitlines()
-    assert lines[0].split() == ["image", "gram", "swd", "color", "spectrum"]
-    assert len(lines) == 3
+    assert lines[0].split() == ["image", "gram", "swd", "color", "spectrum", "lattice", "copy"]
+    assert len(lines) == 4 and "no lattice" in lines[3]  # ihc has no periodic lattice
+    assert lines[1].split()[5] == "-"
     data = json.loads(out.read_text())
     assert data["swd_directions"] == 128 and len(data["results"]) == 2
     assert data["results"][0]["gram"] == pytest.approx(0.0, abs=1e-5)
+    # The source itself is all copy, but for patches that straddle its two halves.
+    assert data["results"][0]["copy"] > 0.6 and data["results"][0]["lattice"] is None
     again = run_cli("evaluate", color_png, color_png, "--json", out)
     assert again.code == 1 and "exists" in again.err
     missing = run_cli("evaluate", color_png, tmp_path / "nope.png")

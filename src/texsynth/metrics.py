@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from .lattice import lattice_score
 from .losses import random_unit_vectors, resample_sorted
 from .statistics import TextureStatistics, gram_matrix
 from .texture_model import TextureModel
@@ -135,6 +136,58 @@ def spectrum_distance(source: torch.Tensor, synth: torch.Tensor) -> float:
     return float((radial_power_spectrum(source) - radial_power_spectrum(synth)).abs().mean())
 
 
+# The scores of evaluate(), in the order tables show them.
+METRICS: tuple[str, ...] = ("gram", "swd", "color", "spectrum", "lattice", "copy")
+
+# Copy check: patches of this side (px), taken every COPY_STRIDE px.
+COPY_PATCH = 16
+COPY_STRIDE = 4
+# A synthesis patch is a copy when it is nearer to the source than all but this fraction
+# of held-out source patches are.
+COPY_QUANTILE = 0.05
+
+
+def _patches(image: torch.Tensor, stride: int) -> torch.Tensor:
+    """(N, C·P·P) patches of (C, H, W) ``image``."""
+    unfolded = torch.nn.functional.unfold(image[None].float(), COPY_PATCH, stride=stride)
+    return unfolded[0].T
+
+
+def _nearest(queries: torch.Tensor, database: torch.Tensor) -> torch.Tensor:
+    """Distance from each query patch to its nearest database patch, in chunks."""
+    return torch.cat([torch.cdist(q, database).min(1).values for q in queries.split(1024)])
+
+
+def copy_fraction(source: torch.Tensor, synth: torch.Tensor) -> float:
+    """How much of ``synth`` is a near-verbatim copy of ``source``: the fraction of its
+    patches that lie nearer to one half of the source than the nearest 5% of the other
+    half's patches do (below about 0.1 for a synthesis that copies nothing, near 0.9 for a
+    pasted crop; a jumble of 32 px blocks of the source scores about 0.5).
+
+    The source's two halves (split along its longer side) are each other's held-out
+    texture: their distances say how near a new sample of the texture comes by chance.
+    """
+    source, synth = _same_channels(source, synth)
+    _, h, w = source.shape
+    halves = (
+        (source[:, :, : w // 2], source[:, :, w // 2 :])
+        if w >= h
+        else (source[:, : h // 2], source[:, h // 2 :])
+    )
+    if (
+        min(min(half.shape[1:]) for half in halves) < COPY_PATCH
+        or min(synth.shape[1:]) < COPY_PATCH
+    ):
+        raise ValueError(f"the copy check needs images of at least {COPY_PATCH} px a side")
+    queries = _patches(synth, COPY_STRIDE)
+    copied = torch.zeros(len(queries), dtype=torch.bool)
+    for half, other in (halves, halves[::-1]):
+        database = _patches(half, 2)
+        chance = torch.quantile(_nearest(_patches(other, COPY_STRIDE), database), COPY_QUANTILE)
+        copied |= _nearest(queries, database) < chance
+    return float(copied.float().mean())
+
+
 def evaluate(
     source: torch.Tensor,
     synth: torch.Tensor,
@@ -144,7 +197,10 @@ def evaluate(
 ) -> dict[str, float | dict[str, float]]:
     """All quality metrics of ``synth`` against ``source`` ((C, H, W) in [0, 1], any sizes).
 
-    0 means identical statistics for every metric; larger is worse.
+    gram, swd, color, spectrum: 0 means identical statistics; larger is worse.
+    lattice: how much of the source's lattice the synthesis keeps (1 all, 0 none; None when
+    the source has no lattice). copy: the fraction of the synthesis that is a near-verbatim
+    copy of the source (below about 0.1: nothing copied; see :func:`copy_fraction`).
     """
     target = model.statistics(source)
     gram = relative_gram_errors(model, synth, target)
@@ -154,6 +210,8 @@ def evaluate(
         "swd": sum(swd.values()) / len(swd),
         "color": color_distance(source, synth),
         "spectrum": spectrum_distance(source, synth),
+        "lattice": lattice_score(source, synth),
+        "copy": copy_fraction(source, synth),
         "gram_per_layer": gram,
         "swd_per_layer": swd,
     }

@@ -50,10 +50,13 @@ def evaluate(
     gram: relative Gram error on VGG-19 layers; swd: sliced Wasserstein distance between VGG
     feature distributions, relative to the source's spread; color: mean per-channel
     Wasserstein distance of pixel values; spectrum: mean |Δ log10| of the radial power
-    spectrum of the luminance.
+    spectrum of the luminance; lattice: how much of the source's periodic lattice is kept
+    (1 all, 0 none, - when the source has none); copy: the fraction of the synthesis that is
+    a near-verbatim copy of the source (below about 0.1: none).
     """
     from ..devices import resolve_device
     from ..image_io import check_output_path, load_image, write_text
+    from ..metrics import METRICS
     from ..metrics import evaluate as evaluate_images
     from ..registry import DEFAULT_LAYERS
     from ..texture_model import TextureModel
@@ -74,13 +77,12 @@ def evaluate(
         model.check_size(image.width, image.height, f"image {path}")
         scores = evaluate_images(reference.pixels, image.pixels, model, directions, seed)
         results.append({"synth": path} | scores)
-    header = f"{'image':<40} {'gram':>8} {'swd':>8} {'color':>8} {'spectrum':>8}"
-    click.echo(header)
+    click.echo(f"{'image':<40}" + "".join(f" {m:>8}" for m in METRICS))
     for r in results:
-        click.echo(
-            f"{str(r['synth'])[-40:]:<40} {r['gram']:8.4f} {r['swd']:8.4f} "
-            f"{r['color']:8.4f} {r['spectrum']:8.4f}"
-        )
+        cells = "".join(" " + ("-" if r[m] is None else f"{r[m]:.4f}").rjust(8) for m in METRICS)
+        click.echo(f"{str(r['synth'])[-40:]:<40}{cells}")
+    if all(r["lattice"] is None for r in results):
+        click.echo("lattice: -, the source has no lattice (no clear autocorrelation peaks)")
     if json_path is not None:
         record = {
             "source": source,
