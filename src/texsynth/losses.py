@@ -27,8 +27,16 @@ def gram_layer_loss(gram: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return ((gram - target) ** 2).sum(dim=(-2, -1)) / (4.0 * n * n)
 
 
+# The key under which the pixels themselves reach a loss, beside the network's layers.
+IMAGE = "image"
+
+
 class Loss(nn.Module):
-    """A texture loss: features → (B,) loss; ``resample()`` after every iteration."""
+    """A texture loss: features → (B,) loss; ``resample()`` after every iteration.
+
+    ``features`` maps layer names to (B, N, H, W) maps, and :data:`IMAGE` to the (B, C, H, W)
+    pixels, for terms that look at the image itself.
+    """
 
     layers: list[str]
 
@@ -218,3 +226,110 @@ class GuidedGramLoss(Loss):
                 weighted[name] = f * m * scale
             total = total + term(weighted)
         return total
+
+
+class CalibratedSum(Loss):
+    """``texture + weight · c · structure``, with c set at the first evaluation of a run so
+    that the structure term then equals the texture term: one ``weight`` then means the same
+    for every texture, where a fixed coefficient is a sharp knob (the terms' scales differ
+    by orders of magnitude between textures). ``calibration`` is shared by the scales of a
+    run, so c is measured once, on the white-noise start.
+    """
+
+    def __init__(
+        self, texture: Loss, structure: Loss, weight: float, calibration: dict[str, float]
+    ) -> None:
+        super().__init__()
+        self.texture, self.structure = texture, structure
+        self.weight, self.calibration = weight, calibration
+        self.layers = list(dict.fromkeys([*texture.layers, *structure.layers]))
+
+    def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        texture, structure = self.texture(features), self.structure(features)
+        if "ratio" not in self.calibration:
+            ratio = texture.detach().sum() / structure.detach().sum().clamp_min(1e-30)
+            self.calibration["ratio"] = float(ratio)
+        return texture + self.weight * self.calibration["ratio"] * structure
+
+    def resample(self) -> None:
+        self.texture.resample()
+        self.structure.resample()
+
+
+class SpectrumLoss(Loss):
+    """The spectrum constraint of Liu, Gousseau & Xia 2016: ½‖x − P(x)‖² per pixel.
+
+    P(x) is the image nearest to x whose Fourier transform has the target's modulus in
+    every channel and the target's phase differences between channels, up to one phase
+    shift per frequency shared by the channels (the shift that best fits x). A Gram matrix
+    is blind to where things are; the Fourier modulus is blind to nothing periodic, so a
+    lattice comes back. P(x) is held fixed in the gradient, which is then x − P(x): the
+    gradient of half the squared distance to the set of such images.
+
+    Args:
+        target: (C, H, W) image at the synthesis's size whose spectrum is imposed (see
+            :func:`texsynth.objective.spectrum_target`). FFTs run in float32.
+    """
+
+    def __init__(self, target: torch.Tensor) -> None:
+        super().__init__()
+        self.layers: list[str] = []  # it looks at the pixels only
+        self.register_buffer("spectrum", torch.fft.rfft2(target.float()))
+
+    @torch.no_grad()
+    def projection(self, x: torch.Tensor) -> torch.Tensor:
+        """P(x) for (B, C, H, W) ``x``."""
+        spectrum = torch.fft.rfft2(x.float())
+        shared = (spectrum * self.spectrum.conj()).sum(dim=1, keepdim=True)
+        magnitude = shared.abs()
+        phase = torch.where(magnitude > 0, shared / magnitude.clamp_min(1e-30), 1)
+        return torch.fft.irfft2(self.spectrum * phase, s=x.shape[-2:])
+
+    def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        x = features[IMAGE].float()
+        return 0.5 * ((x - self.projection(x)) ** 2).flatten(1).mean(1)
+
+
+class ShiftedGramLoss(LayerLoss):
+    """Gram matrices of feature maps against their own shifted copies (Berger & Memisevic
+    2017): G^δ = F(p) F(p + δ)ᵀ / M over the positions where both exist. At shifts along a
+    texture's lattice vectors they say how parts relate one period apart, which the plain
+    Gram matrix (δ = 0) averages away.
+
+    Args:
+        targets: layer → (K, N, N) target matrices, one per shift.
+        shifts: layer → K shifts (dy, dx) in that layer's positions.
+        layer_weights: w_l per layer (default 1).
+    """
+
+    def __init__(
+        self,
+        targets: Mapping[str, torch.Tensor],
+        shifts: Mapping[str, Sequence[tuple[int, int]]],
+        layer_weights: Mapping[str, float] | None = None,
+    ) -> None:
+        super().__init__(targets, layer_weights)
+        self.shifts = {name: list(shifts[name]) for name in self.layers}
+
+    def layer_losses(self, features: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        out = {}
+        for name in self.layers:
+            target = self.target(name)
+            f = features[name]
+            f = f.to(torch.promote_types(f.dtype, target.dtype))
+            grams = torch.stack([shifted_gram(f, s) for s in self.shifts[name]], dim=1)
+            n = target.shape[-1]
+            out[name] = ((grams - target) ** 2).sum(dim=(-3, -2, -1)) / (
+                4.0 * n * n * len(grams[0])
+            )
+        return out
+
+
+def shifted_gram(features: torch.Tensor, shift: tuple[int, int]) -> torch.Tensor:
+    """(B, N, N): F(p) F(p + shift)ᵀ averaged over the positions where both exist."""
+    dy, dx = shift
+    _, _, h, w = features.shape
+    a = features[..., max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
+    b = features[..., max(0, dy) : h - max(0, -dy), max(0, dx) : w - max(0, -dx)]
+    a, b = a.flatten(2), b.flatten(2)
+    return torch.bmm(a, b.transpose(1, 2)) / a.shape[-1]

@@ -52,6 +52,17 @@ def real_number(minimum: float = 0.0) -> Parser:
     return parse
 
 
+def positive_number(value: Any) -> float:
+    """A finite number > 0."""
+    number = real_number(0.0)(value)
+    if number <= 0:
+        raise ValueError(f"{value!r} is not a number > 0")
+    return number
+
+
+positive_number.metavar = "X"  # type: ignore[attr-defined]
+
+
 def boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value

@@ -34,11 +34,22 @@ from .options import (
     parse_values,
     path_list,
     path_text,
+    positive_number,
     real_number,
     scales_or_auto,
     whole_number,
 )
-from .registry import DEFAULT_LAYERS, LOSSES, NETWORKS, OPTIMIZERS, POOLS, PRECISIONS
+from .registry import (
+    DEFAULT_LAYERS,
+    LOSSES,
+    NETWORKS,
+    OPTIMIZERS,
+    POOLS,
+    PRECISIONS,
+    STRUCTURE_MODES,
+    STRUCTURE_SCALES,
+    STRUCTURES,
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,29 @@ class Recipe:
         flag="--weights-per-layer",
     )
     pool: str = declare("avg", "Pooling in the network: average (paper) or max.", choice(POOLS))
+    source_scale: float = declare(
+        1.0,
+        "Resample the source by this factor before analysis: 0.5 makes the texture's features "
+        "half as large in the output, 2 twice as large.",
+        positive_number,
+    )
     loss: str = declare("gram", "What is matched.", choice(LOSSES.names))
+    structure: str = declare(
+        "off",
+        "Add a long-range structure term: on, off, or auto (on when the source has a lattice).",
+        choice(STRUCTURE_MODES),
+    )
+    structure_loss: str = declare("spectrum", "The structure term.", choice(STRUCTURES.names))
+    structure_weight: float = declare(
+        1.0,
+        "Weight of the structure term, relative to the texture term at the start of the run.",
+        real_number(0.0),
+    )
+    structure_scales: str = declare(
+        "all",
+        "Scales that carry the structure term: all, or coarse (every scale but the full size).",
+        choice(STRUCTURE_SCALES),
+    )
     optimizer: str = declare("torch-lbfgs", "Optimiser of the pixels.", choice(OPTIMIZERS.names))
     iters: int = declare(300, "Maximum iterations at full size.", whole_number(0))
     coarse_iters: int | None = declare(

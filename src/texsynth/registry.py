@@ -1,4 +1,4 @@
-"""What can be chosen by name: networks, losses, optimisers, precisions, pooling, engines.
+"""What can be chosen by name: networks, losses, structure terms, optimisers, precisions, …
 
 Each registry maps a name to the function that builds the thing. Entries name their target
 as ``"module:attribute"`` and import it on first use, so listing the choices (``--help``,
@@ -12,8 +12,8 @@ What each kind of entry builds:
 
 - ``NETWORKS[name](layers, layer_weights, pool, weights, device, verify)`` → a
   :class:`~texsynth.texture_model.TextureModel` (``layers=None``: the network's own);
-- ``LOSSES[name](target)`` → a :class:`~texsynth.losses.Loss` for an
-  :class:`~texsynth.objective.ObjectiveTarget`;
+- ``LOSSES[name](target)`` and ``STRUCTURES[name](target)`` → a
+  :class:`~texsynth.losses.Loss` for an :class:`~texsynth.objective.ObjectiveTarget`;
 - ``OPTIMIZERS[name]()`` → an object with :meth:`~texsynth.optimize.TorchLBFGS.minimize`.
 
 This module imports nothing else from texsynth: everything may import it.
@@ -34,6 +34,10 @@ DEFAULT_LAYERS: tuple[str, ...] = ("conv1_1", "pool1", "pool2", "pool3", "pool4"
 PRECISIONS: tuple[str, ...] = ("float32", "bfloat16")
 # Pooling in a VGG: average (Gatys et al.) or max (the original network).
 POOLS: tuple[str, ...] = ("avg", "max")
+# Whether a recipe adds a structure term: always, never, or when the source has a lattice.
+STRUCTURE_MODES: tuple[str, ...] = ("auto", "on", "off")
+# Which scales of a coarse-to-fine synthesis carry it.
+STRUCTURE_SCALES: tuple[str, ...] = ("all", "coarse")
 # Where batch jobs run: this process or a process pool, a Dask cluster, a local Dask cluster.
 ENGINES: tuple[str, ...] = ("local", "dask", "dask-local")
 
@@ -113,6 +117,21 @@ LOSSES = Registry(
             "sliced Wasserstein distance of the feature distributions (Heitz et al. 2021)",
         ),
         "gram+swd": Entry("texsynth.objective:gram_and_swd", "both, with equal weights"),
+    },
+)
+
+STRUCTURES = Registry(
+    "structure term",
+    {
+        "spectrum": Entry(
+            "texsynth.objective:spectrum_constraint",
+            "the source's Fourier spectrum (Liu, Gousseau & Xia 2016)",
+        ),
+        "shifted-gram": Entry(
+            "texsynth.objective:shifted_gram_matrices",
+            "Gram matrices of features against their shifts by the lattice vectors "
+            "(Berger & Memisevic 2017)",
+        ),
     },
 )
 

@@ -24,6 +24,7 @@ class ScaleRecord:
     evaluations: int
     stop_reason: str
     wall_time: float  # seconds in the optimiser
+    loss: str = ""  # the loss module's class at this scale
 
     @property
     def initial_loss(self) -> float:
@@ -36,6 +37,7 @@ class ScaleRecord:
     def record(self) -> dict[str, Any]:
         return {
             "size": list(self.size),
+            "loss": self.loss,
             "iterations": self.iterations,
             "evaluations": self.evaluations,
             "stop_reason": self.stop_reason,

@@ -18,7 +18,7 @@ import os
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,14 @@ from .image_io import (
     load_label_map,
     save_image,
 )
-from .losses import Loss
+from .lattice import Lattice, find_lattice
+from .losses import IMAGE, CalibratedSum, Loss
 from .network import VGG, fast_bfloat16
 from .objective import ObjectiveTarget
 from .optimize import Callback, Optimizer
 from .options import image_size
 from .recipe import PRESETS, Recipe, Task, make_recipe, preset_name
-from .registry import LOSSES, NETWORKS, OPTIMIZERS
+from .registry import LOSSES, NETWORKS, OPTIMIZERS, STRUCTURES
 from .result import ModelFacts, ScaleRecord, SynthesisResult
 from .scales import Scale, halved, plan_scales, upsample
 from .statistics import StatisticsCache, TextureStatistics, is_statistics_file, pool_statistics
@@ -132,6 +133,8 @@ class PreparedTarget:
     height: int
     recorded_sources: tuple[str, ...]
     guide_name: str | None
+    lattice: Lattice | None = None  # the source's, when a structure term may need it
+    calibration: dict[str, float] = field(default_factory=dict)  # shared by the scales
 
     def single_source_size(self) -> tuple[int, int] | None:
         if self.image is None or self.regions is not None:
@@ -167,7 +170,7 @@ def prepare_target(
     model = _base_model(recipe, model, weights, verify, dev)
     images_only = not any(_is_statistics(s) for s in sources)
     model = model.with_precision(resolve_precision(recipe.precision, dev, model, images_only))
-    loaded = _same_colour_mode([_load_source(s) for s in sources])
+    loaded = _same_colour_mode([_rescaled(_load_source(s), recipe.source_scale) for s in sources])
     image = loaded[0] if len(loaded) == 1 and isinstance(loaded[0], LoadedImage) else None
     _needs_one_image(recipe, image)
     color_source = image
@@ -187,9 +190,10 @@ def prepare_target(
     synth_model = model.with_padding("circular") if recipe.tileable else model
     recorded = tuple(_describe(s) for s in sources)
     guide_name = None if guide is None else _describe(guide)
+    lattice = find_lattice(image.pixels) if image and recipe.structure != "off" else None
     return PreparedTarget(
         model, synth_model, statistics, image, color_source, regions, labels, width, height,
-        recorded, guide_name,
+        recorded, guide_name, lattice,
     )  # fmt: skip
 
 
@@ -235,6 +239,22 @@ def _load_source(source: Source) -> LoadedImage | TextureStatistics:
     if _is_statistics(source):
         return TextureStatistics.load(source)  # type: ignore[arg-type]
     return load_image(source)
+
+
+def _rescaled(
+    source: LoadedImage | TextureStatistics, factor: float
+) -> LoadedImage | TextureStatistics:
+    """The source resampled by ``factor`` (antialiased), so its features change size."""
+    if factor == 1:
+        return source
+    if isinstance(source, TextureStatistics):
+        raise TexsynthError("source_scale needs source images, not statistics")
+    _, h, w = source.pixels.shape
+    size = (max(1, round(h * factor)), max(1, round(w * factor)))
+    pixels = torch.nn.functional.interpolate(
+        source.pixels[None], size=size, mode="bilinear", antialias=True, align_corners=False
+    )[0].clamp(0, 1)
+    return LoadedImage(pixels, source.name)
 
 
 def _same_colour_mode(
@@ -333,7 +353,7 @@ class ScaleObjective:
     statistics: TextureStatistics  # the source's at this scale: pixel bounds and channels
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return self.loss(self.model.features(x)).sum()
+        return self.loss(self.model.features(x) | {IMAGE: x}).sum()
 
     @property
     def bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -363,9 +383,28 @@ def build_objective(
     masks = None
     if target.labels is not None:
         masks = _region_masks(target.labels, len(target.regions), scale)  # type: ignore[arg-type]
-    context = ObjectiveTarget(target.stats_model, statistics, image, seed, target.regions, masks)
-    loss = LOSSES[recipe.loss](context).to(target.synth_model.device)
-    return ScaleObjective(loss, target.synth_model, statistics)
+    lattice = _halved_lattice(target.lattice, scale.halvings)
+    context = ObjectiveTarget(
+        target.stats_model, statistics, image, seed, target.regions, masks, scale.size, lattice
+    )
+    loss = LOSSES[recipe.loss](context)
+    if _structure_at(recipe, target, scale):
+        structure = STRUCTURES[recipe.structure_loss](context)
+        loss = CalibratedSum(loss, structure, recipe.structure_weight, target.calibration)
+    return ScaleObjective(loss.to(target.synth_model.device), target.synth_model, statistics)
+
+
+def _structure_at(recipe: Recipe, target: PreparedTarget, scale: Scale) -> bool:
+    """Whether the recipe's structure term applies at ``scale``."""
+    wanted = recipe.structure == "on" or (recipe.structure == "auto" and target.lattice)
+    return bool(wanted) and (recipe.structure_scales == "all" or scale.halvings > 0)
+
+
+def _halved_lattice(lattice: Lattice | None, halvings: int) -> Lattice | None:
+    if lattice is None or not halvings:
+        return lattice
+    lags = tuple((round(dy / 2**halvings), round(dx / 2**halvings)) for dy, dx in lattice.lags)
+    return Lattice(lags, lattice.prominence)
 
 
 def scale_source(
@@ -458,7 +497,7 @@ def run_scale(
     )
     record = ScaleRecord(
         scale.size, result.loss_history, result.iterations, result.evaluations,
-        result.stop_reason, time.perf_counter() - start,
+        result.stop_reason, time.perf_counter() - start, type(objective.loss).__name__,
     )  # fmt: skip
     return result.x, record
 
