@@ -21,7 +21,12 @@ EVERY_FIELD = {
     "layers": "conv1_1,pool1",
     "layer_weights": [1, 2],
     "pool": "max",
+    "source_scale": 0.5,
     "loss": "swd",
+    "structure": "on",
+    "structure_loss": "spectrum",
+    "structure_weight": 2,
+    "structure_scales": "all",
     "optimizer": "scipy-lbfgsb",
     "iters": 3,
     "coarse_iters": 2,
@@ -95,7 +100,8 @@ def test_a_manifest_with_every_recipe_field_reaches_the_synthesis(tmp_path, monk
     facts = json.loads(next((tmp_path / "out" / "images").glob("*.json")).read_text())["facts"]
     assert facts["weights"]["arch"] == "vgg16" and facts["weights"]["pool"] == "max"
     assert facts["layers"] == ["conv1_1", "pool1"] and facts["layer_weights"] == [1.0, 2.0]
-    assert (facts["loss"], facts["optimizer"]) == ("SlicedWassersteinLoss", "scipy-lbfgsb")
+    assert (facts["loss"], facts["optimizer"]) == ("CalibratedSum", "scipy-lbfgsb")
+    assert [s["loss"] for s in facts["scales"]] == ["CalibratedSum"] * 2  # SWD + spectrum
     assert (facts["precision"], facts["padding"]) == ("float32", "circular")
     assert [s["size"] for s in facts["scales"]] == [[32, 32], [64, 64]]
     assert [s["iterations"] for s in facts["scales"]] == [2, 3]

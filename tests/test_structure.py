@@ -93,10 +93,23 @@ def test_calibration_makes_the_terms_equal_at_the_start_of_a_run():
 LATTICE_RUN = {"iters": 30, "coarse_iters": 30, "scales": 2}
 
 
+def test_the_default_preset_keeps_lattices_and_the_paper_preset_does_not_try():
+    from texsynth.recipe import PRESETS
+
+    default, paper = PRESETS["default"], PRESETS["paper"]
+    assert (default.structure, default.structure_loss, default.structure_scales) == (
+        "auto",
+        "shifted-gram",
+        "coarse",
+    )
+    assert paper.structure == "off"
+
+
 @pytest.fixture(scope="module")
 def plain_bricks(model) -> tuple[torch.Tensor, float]:
     source = bricks(96, 96)
-    return source, lattice_score(source, synthesize(source, 96, model=model, **LATTICE_RUN).image)
+    plain = synthesize(source, 96, model=model, structure="off", **LATTICE_RUN)
+    return source, lattice_score(source, plain.image)
 
 
 @pytest.mark.parametrize("term", ["spectrum", "shifted-gram"])
@@ -119,7 +132,7 @@ def test_auto_adds_the_term_only_when_the_source_has_a_lattice(model):
     irregular = synthesize(noise, 96, model=model, **kwargs)
     assert [s.loss for s in irregular.scales] == ["GramLoss", "GramLoss"]
     with pytest.raises(TexsynthError, match="need a source with a lattice"):
-        synthesize(noise, 64, model=model, iters=1, structure="on", structure_loss="shifted-gram")
+        synthesize(noise, 64, model=model, iters=1, structure="on", structure_scales="all")
 
 
 def test_source_scale_sets_the_size_of_the_textures_features(model):

@@ -78,18 +78,18 @@ class Recipe:
     )
     loss: str = declare("gram", "What is matched.", choice(LOSSES.names))
     structure: str = declare(
-        "off",
+        "auto",
         "Add a long-range structure term: on, off, or auto (on when the source has a lattice).",
         choice(STRUCTURE_MODES),
     )
-    structure_loss: str = declare("spectrum", "The structure term.", choice(STRUCTURES.names))
+    structure_loss: str = declare("shifted-gram", "The structure term.", choice(STRUCTURES.names))
     structure_weight: float = declare(
         1.0,
         "Weight of the structure term, relative to the texture term at the start of the run.",
         real_number(0.0),
     )
     structure_scales: str = declare(
-        "all",
+        "coarse",
         "Scales that carry the structure term: all, or coarse (every scale but the full size).",
         choice(STRUCTURE_SCALES),
     )
@@ -142,11 +142,14 @@ class Recipe:
 
 
 PRESETS: dict[str, Recipe] = {
-    # Fast: torch L-BFGS, bfloat16 where native, coarse-to-fine, stops when stalled.
+    # Fast: torch L-BFGS, bfloat16 where native, coarse-to-fine, stops when stalled; where
+    # the source has a lattice, shifted Gram matrices at the coarse scales keep it
+    # (benchmarks/structure.py).
     "default": Recipe(),
-    # The authors' recipe, unchanged by any speed work: SciPy L-BFGS-B, float32, one scale
-    # from white noise, no early stop.
+    # The authors' recipe, unchanged by any speed or structure work: SciPy L-BFGS-B,
+    # float32, one scale from white noise, no early stop, Gram matrices only.
     "paper": Recipe(
+        structure="off",
         optimizer="scipy-lbfgsb",
         iters=500,
         coarse_iters=None,

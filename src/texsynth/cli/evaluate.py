@@ -52,7 +52,7 @@ def evaluate(
     Wasserstein distance of pixel values; spectrum: mean |Δ log10| of the radial power
     spectrum of the luminance; lattice: how much of the source's periodic lattice is kept
     (1 all, 0 none, - when the source has none); copy: the fraction of the synthesis that is
-    a near-verbatim copy of the source (below about 0.1: none).
+    a near-verbatim copy of the source (0: none).
     """
     from ..devices import resolve_device
     from ..image_io import check_output_path, load_image, write_text
