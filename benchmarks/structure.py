@@ -11,7 +11,8 @@ Methods are recipes (the default preset with the fields given), plus ``published
 peer VGG-19 syntheses, 200 px, where they exist). Every synthesis is scored by
 ``texsynth.metrics.evaluate`` against its source (lattice, gram, swd, color, spectrum, copy)
 and timed. The table gives each texture, then medians per group and method, and each
-method's median relative to ``default`` on gram and swd (the no-harm targets).
+method's median ratio to ``before`` (the default preset without structure terms) on gram,
+swd and time: the no-harm targets.
 
     .venv/bin/python benchmarks/structure.py [--size 200] [--methods default,spectrum]
         [--groups lattice,irregular] [--out structure-out/] [--json results.json]
@@ -36,22 +37,21 @@ from texsynth.patterns import bricks, checkerboard, hex_dots
 PEER = Path(__file__).resolve().parent.parent.parent / "shared" / "peer-textures"
 LATTICE = ["grid_0053", "meshed_0164", "brick_wall", "lacelike_0073", "scaly_0127", "bubbly_0111"]
 SYNTHETIC = {"bricks": bricks, "checkerboard": checkerboard, "hex_dots": hex_dots}
-# Recipe fields on top of the default preset.
+# Recipe fields on top of the default preset. "before" is the default preset as it was
+# before structure terms; each structure term is also measured on its own.
 METHODS: dict[str, dict[str, object]] = {
+    "before": {"structure": "off"},
     "default": {},
     "spectrum": {"structure": "on", "structure_loss": "spectrum"},
-    "spectrum-coarse": {
+    "shifted-gram": {"structure": "on", "structure_loss": "shifted-gram"},
+    "autocorrelation": {"structure": "on", "structure_loss": "autocorrelation"},
+    "spectrum-all-scales": {
         "structure": "on",
         "structure_loss": "spectrum",
-        "structure_scales": "coarse",
-    },
-    "shifted-gram": {"structure": "on", "structure_loss": "shifted-gram"},
-    "shifted-gram-coarse": {
-        "structure": "on",
-        "structure_loss": "shifted-gram",
-        "structure_scales": "coarse",
+        "structure_scales": "all",
     },
 }
+SHEET_COLUMNS = ("source", "published", "before", "default", "spectrum")
 
 
 def sources(groups: list[str], size: int) -> list[tuple[str, str, torch.Tensor]]:
@@ -81,7 +81,8 @@ def run(method: str, source: torch.Tensor, size: int, fields: dict) -> tuple[tor
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=200)
-    parser.add_argument("--methods", default="default,spectrum,shifted-gram,published")
+    parser.add_argument("--methods", default="before,default,spectrum,shifted-gram,published")
+    parser.add_argument("--sheet", type=Path, default=None, help="side-by-side picture (JPEG)")
     parser.add_argument("--groups", default="lattice,synthetic,irregular")
     parser.add_argument("--only", default=None, help="comma-separated texture names")
     parser.add_argument("--set", action="append", default=[], help="NAME=field:value,…")
@@ -122,6 +123,9 @@ def main() -> int:
             cells = "".join("        -" if row[m] is None else f"{row[m]:9.4f}" for m in METRICS)
             print(f"{group:<10}{name:<16}{method:<22}{cells}{seconds:7.1f}", flush=True)
     summarise(rows, chosen)
+    if args.sheet:
+        names = list(dict.fromkeys(r["texture"] for r in rows if r["group"] != "irregular"))
+        contact_sheet(args.out, names, args.sheet)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0
@@ -139,16 +143,34 @@ def summarise(rows: list[dict], methods: list[str]) -> None:
                 values = [r[m] for r in sel if r[m] is not None and r[m] == r[m]]
                 cells += f"{statistics.median(values):9.4f}" if values else "        -"
             print(f"{group:<10}{method:<22}{cells}")
-        base = {r["texture"]: r for r in rows if r["group"] == group and r["method"] == "default"}
+        base = {r["texture"]: r for r in rows if r["group"] == group and r["method"] == "before"}
         for method in methods:
             ratios = {
                 m: [r[m] / base[r["texture"]][m] for r in rows if r["group"] == group
                     and r["method"] == method and r["texture"] in base and base[r["texture"]][m]]
                 for m in ("gram", "swd", "seconds")
             }  # fmt: skip
-            if method != "default" and all(ratios.values()):
+            if method != "before" and all(ratios.values()):
                 text = ", ".join(f"{m} {statistics.median(v):.2f}x" for m, v in ratios.items())
-                print(f"{group:<10}{method:<22}vs default (median ratio): {text}")
+                print(f"{group:<10}{method:<22}vs before (median ratio): {text}")
+
+
+def contact_sheet(folder: Path, names: list[str], path: Path, cell: int = 160) -> None:
+    """A grid of images: one row per texture, SHEET_COLUMNS across, labelled."""
+    from PIL import Image, ImageDraw
+
+    label_h = 18
+    sheet = Image.new("RGB", (cell * len(SHEET_COLUMNS), label_h + cell * len(names)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for j, column in enumerate(SHEET_COLUMNS):
+        draw.text((j * cell + 4, 3), column, fill="black")
+        for i, name in enumerate(names):
+            file = folder / f"{name}__{column}.png"
+            if file.exists():
+                with Image.open(file) as img:
+                    tile = img.convert("RGB").resize((cell - 4, cell - 4))
+                sheet.paste(tile, (j * cell + 2, label_h + i * cell + 2))
+    sheet.save(path, quality=88)
 
 
 if __name__ == "__main__":

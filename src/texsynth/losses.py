@@ -333,3 +333,42 @@ def shifted_gram(features: torch.Tensor, shift: tuple[int, int]) -> torch.Tensor
     b = features[..., max(0, dy) : h - max(0, -dy), max(0, dx) : w - max(0, -dx)]
     a, b = a.flatten(2), b.flatten(2)
     return torch.bmm(a, b.transpose(1, 2)) / a.shape[-1]
+
+
+class FeatureAutocorrelationLoss(LayerLoss):
+    """The autocorrelation of every feature map, matched lag by lag (after Gonthier,
+    Gousseau & Ladjal 2022). Each channel's correlation with itself shifted by every lag up
+    to ``max_lag`` positions, averaged over the positions where both exist, says where its
+    parts recur: long-range arrangement that a Gram matrix (lag 0, across channels) loses.
+
+    Args:
+        targets: layer → (N, 2L+1, 2L+1) source autocorrelations (:func:`autocorrelations`).
+        layer_weights: w_l per layer (default 1).
+    """
+
+    def layer_losses(self, features: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        out = {}
+        for name in self.layers:
+            target = self.target(name)
+            max_lag = (target.shape[-1] - 1) // 2
+            # FFTs in at least the target's precision: bf16 has no FFT, and its sums drift.
+            f = features[name]
+            found = autocorrelations(f.to(torch.promote_types(f.dtype, target.dtype)), max_lag)
+            out[name] = ((found - target) ** 2).mean(dim=(1, 2, 3))
+        return out
+
+
+def autocorrelations(features: torch.Tensor, max_lag: int) -> torch.Tensor:
+    """(B, N, H, W) maps → (B, N, 2L+1, 2L+1): each map's mean product with itself at every
+    lag up to L = ``max_lag`` positions (zero-padded FFT, divided by the overlap)."""
+    _, _, h, w = features.shape
+    size = (h + max_lag, w + max_lag)
+
+    def correlate(x: torch.Tensor) -> torch.Tensor:
+        spectrum = torch.fft.rfft2(x, s=size)
+        return torch.fft.irfft2(spectrum * spectrum.conj(), s=size)
+
+    overlap = correlate(torch.ones(h, w, dtype=features.dtype, device=features.device))
+    found = correlate(features) / overlap.round().clamp_min(1)
+    found = torch.roll(found, shifts=(max_lag, max_lag), dims=(-2, -1))
+    return found[..., : 2 * max_lag + 1, : 2 * max_lag + 1]

@@ -132,6 +132,10 @@ STRUCTURES = Registry(
             "Gram matrices of features against their shifts by the lattice vectors "
             "(Berger & Memisevic 2017)",
         ),
+        "autocorrelation": Entry(
+            "texsynth.objective:feature_autocorrelation",
+            "each feature map's autocorrelation (Gonthier, Gousseau & Ladjal 2022)",
+        ),
     },
 )
 
