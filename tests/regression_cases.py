@@ -138,18 +138,27 @@ def run_case(name: str, synthesize) -> object:
     return synthesize(source, size, recipe, seed=seed, **overrides, **options)
 
 
-def store(synthesize, names: list[str]) -> None:
+def store(synthesize, names: list[str], replace: bool = False) -> None:
+    """Store this machine's output of each case; ``replace``: drop what this machine stored
+    before (after an intended change of outputs, said in the commit)."""
     DATA.mkdir(parents=True, exist_ok=True)
     index_path = DATA / "index.json"
     index = json.loads(index_path.read_text()) if index_path.exists() else {}
     here = machine()
     for name in names:
         entry = index.setdefault(name, {"stored": []})
-        if any(s["machine"] == here for s in entry["stored"]):
-            print(f"{name}: already stored for this machine; left as it is")
+        mine = [s for s in entry["stored"] if s["machine"] == here]
+        if mine and not replace:
+            print(f"{name}: already stored for this machine; left as it is (--replace)")
             continue
+        for old in mine:
+            (DATA / old["file"]).unlink(missing_ok=True)
+            entry["stored"].remove(old)
         result = run_case(name, synthesize)
-        file = f"{name}-{len(entry['stored'])}.npy"
+        used = {s["file"] for s in entry["stored"]}
+        file = next(
+            f"{name}-{i}.npy" for i in range(len(used) + 1) if f"{name}-{i}.npy" not in used
+        )
         np.save(DATA / file, result.image.numpy())
         entry["stored"].append({"machine": here, "file": file, "loss_history": result.loss_history})
         print(f"{name}: stored {file} ({tuple(result.image.shape)})")
@@ -159,4 +168,5 @@ def store(synthesize, names: list[str]) -> None:
 if __name__ == "__main__":
     from texsynth import synthesize as library_synthesize
 
-    store(library_synthesize, sys.argv[1:] or list(CASES))
+    args = [a for a in sys.argv[1:] if a != "--replace"]
+    store(library_synthesize, args or list(CASES), replace="--replace" in sys.argv)

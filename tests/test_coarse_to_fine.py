@@ -5,7 +5,7 @@ import torch
 
 from texsynth.errors import SizeError, TexsynthError
 from texsynth.image_io import load_image, resize_and_crop
-from texsynth.scales import auto_scales, plan_scales
+from texsynth.scales import auto_scales, full_size_iterations, plan_scales
 from texsynth.synthesis import synthesize
 from texsynth.texture_model import TextureModel
 
@@ -45,6 +45,18 @@ def test_plan_lists_sizes_coarsest_first_with_their_budgets():
         plan_scales(64, 64, 2, 5, 5, None, 16, False)
     with pytest.raises(SizeError, match="multiples of 16"):
         plan_scales(80, 80, 2, 5, 5, (80, 80), 16, tileable=True)  # 40 px is not
+
+
+def test_large_outputs_run_fewer_full_size_iterations():
+    assert full_size_iterations(300, 100, 512 * 512, 512) == 300
+    assert full_size_iterations(300, 100, 724 * 724, 512) == 150
+    assert full_size_iterations(300, 100, 1024 * 1024, 512) == 100  # never below coarse
+    assert full_size_iterations(300, 100, 4096 * 4096, None) == 300
+    assert full_size_iterations(50, 100, 1024 * 1024, 512) == 50  # never above iters
+    plan = plan_scales(1024, 1024, 3, 300, 100, (256, 256), 16, False, iters_side=512)
+    assert [s.iters for s in plan] == [100, 100, 100]
+    one_scale = plan_scales(1024, 1024, 1, 300, 100, (256, 256), 16, False, iters_side=512)
+    assert [s.iters for s in one_scale] == [300]  # from white noise: the whole budget
 
 
 def test_coarse_iterations_are_separate_from_the_full_scale_budget(small_color, model):

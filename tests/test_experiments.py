@@ -10,8 +10,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from texsynth.experiments import EXPERIMENTS, Settings, run_all, run_experiment
-from texsynth.experiments.readout import READOUT_LAYERS, builtin_dataset
+from texsynth.errors import TexsynthError
+from texsynth.experiments import EXPERIMENTS, Settings, readout, run_all, run_experiment
+from texsynth.experiments.readout import (
+    READOUT_LAYERS,
+    SUPERCLASSES,
+    builtin_dataset,
+    imagenet_sample_dataset,
+)
+from texsynth.recipe import make_recipe
 
 TINY = Settings(
     size=32,
@@ -26,7 +33,9 @@ TINY = Settings(
 @pytest.fixture(scope="module")
 def figures(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("figures")
-    run_all(TINY, out)
+    with pytest.MonkeyPatch.context() as patch:  # the built-in stand-in, whatever is shared
+        patch.setattr(readout, "IMAGENET_SAMPLE", out / "no-sample")
+        run_all(TINY, out)
     return out
 
 
@@ -49,8 +58,12 @@ def test_every_experiment_writes_figure_and_data(figures: Path, name: str) -> No
     assert (folder / f"{name}.pdf").read_bytes().startswith(b"%PDF")
     data = record(figures, name)
     assert data["settings"]["size"] == 32 and data["caption"]
-    # The figures' syntheses use the authors' recipe at the figure's iterations.
-    assert data["recipe"]["optimizer"] == "scipy-lbfgsb" and data["recipe"]["scales"] == 1
+    # The figures' syntheses: the authors' loss from white noise at the figure's
+    # iterations, by the fast optimiser unless --faithful; the caption says which.
+    assert data["recipe"]["optimizer"] == "torch-lbfgs" and data["recipe"]["scales"] == 1
+    assert data["recipe"]["stop_change"] == 0 and data["recipe"]["tol"] == 0
+    if name not in ("readout", "portilla_simoncelli"):
+        assert "same loss as the authors' SciPy L-BFGS-B" in data["caption"]
     assert data["recipe"]["iters"] == data["settings"]["iters"]
     assert data["rows"] and len(data["rows"]) == len(rows(figures, name))
     # Every synthesis named in the table exists as a full-size image.
@@ -59,6 +72,14 @@ def test_every_experiment_writes_figure_and_data(figures: Path, name: str) -> No
             with Image.open(folder / row["image"]) as img:
                 assert img.size == (32, 32)
     assert not list(figures.glob(".*.tmp")), "scratch folders must not be left behind"
+
+
+def test_faithful_figures_use_the_authors_optimiser() -> None:
+    from texsynth.experiments.common import figure_recipe, optimiser_caption
+
+    faithful = Settings(iters=7, faithful=True)
+    assert figure_recipe(faithful) == make_recipe("paper", iters=7)
+    assert "--faithful" in optimiser_caption(faithful)
 
 
 def test_index_page_shows_every_figure_with_caption(figures: Path) -> None:
@@ -107,10 +128,13 @@ def test_random_vgg_is_worse_than_trained_on_the_held_out_metric(figures: Path) 
     table = rows(figures, "networks")
     assert {r["model"] for r in table} == {
         "vgg19",
+        "vgg19_original",
+        "efficientnet_lite0",
         "hed_vgg16",
         "vgg19_random",
         "multiscale_random",
     }
+    assert all(float(r["gram_error_vgg19"]) > 0 for r in table)  # every row held out
     for source in ("ihc", "brick"):
         err = {r["model"]: float(r["gram_error_vgg19"]) for r in table if r["source"] == source}
         assert err["vgg19_random"] > err["vgg19"]
@@ -156,6 +180,22 @@ def test_readout_on_a_labelled_folder_separates_classes(tmp_path: Path) -> None:
     accuracies = [r["accuracy_mean"] for r in rec.data["rows"]]
     assert accuracies[0] == pytest.approx(1.0)
     assert "NOT the paper's" not in rec.caption
+
+
+def test_imagenet_sample_superclasses_are_balanced_and_disjoint(tmp_path: Path) -> None:
+    indices = [
+        i for ranges in SUPERCLASSES.values() for lo, hi in ranges for i in range(lo, hi + 1)
+    ]
+    assert len(indices) == len(set(indices)) and max(indices) < 1000  # no class in two
+    if not readout.IMAGENET_SAMPLE.is_dir():
+        pytest.skip("../shared/imagenet-sample is not here")
+    paths, labels = imagenet_sample_dataset(readout.IMAGENET_SAMPLE, seed=0)
+    counts = {name: labels.count(name) for name in SUPERCLASSES}
+    assert min(counts.values()) >= 25 and max(counts.values()) <= 48, counts
+    assert paths[labels.index("dogs")].name.startswith("n02")  # dogs: n02085620 … n02113978
+    assert imagenet_sample_dataset(readout.IMAGENET_SAMPLE, seed=0) == (paths, labels)
+    with pytest.raises(TexsynthError, match="1,000 photographs"):
+        imagenet_sample_dataset(tmp_path)
 
 
 def test_sources_non_textures_and_unique_labels() -> None:

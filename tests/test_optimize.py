@@ -5,7 +5,7 @@ import pytest
 import scipy.optimize
 import torch
 
-from texsynth.optimize import ScipyLBFGSB, TorchLBFGS
+from texsynth.optimize import ScipyLBFGSB, StopRule, TorchLBFGS
 from texsynth.texture_model import TextureModel
 
 
@@ -58,6 +58,32 @@ def test_torch_lbfgs_minimises_rosenbrock_and_stops_when_nothing_decreases():
     # Started at a corner the gradient pushes against: nothing to do.
     at_bound = TorchLBFGS().minimize(lambda x: x.sum(), -big, -big, big, max_iter=5)
     assert at_bound.iterations == 0 and "no further decrease" in at_bound.stop_reason
+
+
+@pytest.mark.parametrize("optimizer", [TorchLBFGS(), ScipyLBFGSB()])
+def test_the_stop_rule_ends_a_run_once_the_image_stops_changing(optimizer):
+    # Pixels (in [0, 1]) drawn slowly towards a target image: the ill-conditioned
+    # quadratic keeps moving them long after the loss looks flat.
+    gen = torch.Generator().manual_seed(0)
+    target = torch.rand(1, 1, 16, 16, generator=gen, dtype=torch.float64)
+    scales = torch.logspace(0, -4, 256, dtype=torch.float64).view(1, 1, 16, 16)
+
+    def loss(x):
+        return (scales * (x - target) ** 2).sum()
+
+    x0 = torch.full_like(target, 0.5)
+    lo, hi = torch.zeros(()), torch.ones(())
+    runs = {
+        change: optimizer.minimize(loss, x0, lo, hi, max_iter=400, stop=StopRule(change=change))
+        for change in (0.0, 0.5, 5.0)
+    }
+    assert runs[0.0].stop_reason == "max_iter"
+    assert runs[5.0].stop_reason == runs[0.5].stop_reason == "settled"
+    assert runs[5.0].iterations < runs[0.5].iterations < 400
+    assert runs[0.5].iterations % 10 == 0  # checked every 10 iterations
+    # What "settled" means: the last 10 iterations moved pixels < 0.5 grey levels on average.
+    again = optimizer.minimize(loss, x0, lo, hi, max_iter=runs[0.5].iterations - 10)
+    assert float((runs[0.5].x - again.x).abs().mean()) * 255 < 0.5
 
 
 def test_torch_lbfgs_keeps_pace_with_scipy_per_iteration(small_color, model):

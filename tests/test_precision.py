@@ -26,7 +26,16 @@ def test_bfloat16_model_gives_float32_features_close_to_float32(small_color, mod
         assert f16[name].dtype == torch.float32
         rel = (f16[name] - f32[name]).norm() / f32[name].norm()
         assert rel < 0.02, name
-    assert half.with_padding("circular").dtype == torch.bfloat16
+    tileable = half.with_padding("circular")
+    assert tileable.dtype == torch.bfloat16
+    # bfloat16 maps run channels-last (faster with oneDNN); float32 keeps the pinned layout.
+    for m in (half, tileable):
+        assert m.network.memory_format == torch.channels_last
+    assert model.network.memory_format == torch.contiguous_format
+    half.network.to(memory_format=torch.contiguous_format)  # a copy: the layout alone
+    f16_nchw = half.features(x)
+    for name in SMALL:
+        assert torch.allclose(f16_nchw[name], f16[name], rtol=0.02, atol=0.02), name
     assert 2 * half.estimate_memory_bytes(512, 256) == model.estimate_memory_bytes(512, 256)
     with pytest.raises(TexsynthError, match="unknown precision"):
         model.with_precision("float16")

@@ -30,7 +30,9 @@ EVERY_FIELD = {
     "optimizer": "scipy-lbfgsb",
     "iters": 3,
     "coarse_iters": 2,
+    "iters_side": 40,
     "scales": 2,
+    "stop_change": 0.25,
     "tol": 0.5,
     "precision": "float32",
     "tileable": True,
@@ -104,7 +106,8 @@ def test_a_manifest_with_every_recipe_field_reaches_the_synthesis(tmp_path, monk
     assert [s["loss"] for s in facts["scales"]] == ["CalibratedSum"] * 2  # SWD + spectrum
     assert (facts["precision"], facts["padding"]) == ("float32", "circular")
     assert [s["size"] for s in facts["scales"]] == [[32, 32], [64, 64]]
-    assert [s["iterations"] for s in facts["scales"]] == [2, 3]
+    # 64² is over iters_side² = 40²: 3 × 40²/64² rounds to 1, raised to coarse_iters.
+    assert [s["iterations"] for s in facts["scales"]] == [2, 2]
     assert result.image.shape == (3, 64, 64)  # coloured again after a luminance synthesis
 
 

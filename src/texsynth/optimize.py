@@ -41,6 +41,47 @@ class OptimizationResult:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+def stalled(history: list[float], tol: float, window: int = 10) -> bool:
+    """True when the loss fell by less than a fraction ``tol`` over ``window`` iterations."""
+    if tol <= 0 or len(history) <= window:
+        return False
+    before, now = history[-window - 1], history[-1]
+    return before <= 0 or (before - now) / before < tol
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """When a run has gone far enough, checked every iteration.
+
+    Args:
+        tol: stop when the loss fell by less than this fraction over ``window`` iterations.
+        change: stop when ``window`` iterations moved the pixels by less than this many grey
+            levels (of 255), on average: the image no longer changes visibly.
+        window: iterations compared; 0 for a rule switches it off.
+    """
+
+    tol: float = 0.0
+    change: float = 0.0
+    window: int = 10
+
+    def watch(self, x0: torch.Tensor) -> Callable[[list[float], torch.Tensor], str | None]:
+        """A check for one run from ``x0``: ``check(history, x)`` gives the reason to stop."""
+        snapshot = x0.detach().clone() if self.change > 0 else None
+
+        def check(history: list[float], x: torch.Tensor) -> str | None:
+            nonlocal snapshot
+            if stalled(history, self.tol, self.window):
+                return "tolerance"
+            iteration = len(history) - 1
+            if snapshot is None or iteration % self.window:
+                return None
+            moved = float((x - snapshot).abs().mean()) * 255
+            snapshot = x.detach().clone()
+            return "settled" if moved < self.change else None
+
+        return check
+
+
 class Optimizer(Protocol):
     """What ``registry.OPTIMIZERS`` entries build: pixels in, optimised pixels out."""
 
@@ -51,17 +92,9 @@ class Optimizer(Protocol):
         lower: torch.Tensor,
         upper: torch.Tensor,
         max_iter: int,
-        tol: float = 0.0,
+        stop: StopRule = StopRule(),
         callback: Callback | None = None,
     ) -> OptimizationResult: ...
-
-
-def stalled(history: list[float], tol: float, window: int = 10) -> bool:
-    """True when the loss fell by less than a fraction ``tol`` over ``window`` iterations."""
-    if tol <= 0 or len(history) <= window:
-        return False
-    before, now = history[-window - 1], history[-1]
-    return before <= 0 or (before - now) / before < tol
 
 
 def value_and_grad(objective: Objective, x: torch.Tensor) -> tuple[float, torch.Tensor]:
@@ -89,7 +122,7 @@ class ScipyLBFGSB:
         lower: torch.Tensor,
         upper: torch.Tensor,
         max_iter: int,
-        tol: float = 0.0,
+        stop: StopRule = StopRule(),
         callback: Callback | None = None,
     ) -> OptimizationResult:
         shape, device, dtype = x0.shape, x0.device, x0.dtype
@@ -112,18 +145,19 @@ class ScipyLBFGSB:
             upper.expand(shape).cpu().double().numpy().ravel(),
         )
         stop_reason = "max_iter"
+        check = stop.watch(x0.cpu())
 
         def on_iteration(intermediate_result: scipy.optimize.OptimizeResult) -> None:
             nonlocal stop_reason
             history.append(float(intermediate_result.fun))
             iteration = len(history) - 1
-            if callback is not None:
-                x = torch.from_numpy(intermediate_result.x).to(dtype=dtype).view(shape)
-                if callback(iteration, history[-1], x):
-                    stop_reason = "callback"
-                    raise StopIteration
-            if stalled(history, tol):
-                stop_reason = "tolerance"
+            x = torch.from_numpy(intermediate_result.x).to(dtype=dtype).view(shape)
+            if callback is not None and callback(iteration, history[-1], x):
+                stop_reason = "callback"
+                raise StopIteration
+            reason = check(history, x)
+            if reason is not None:
+                stop_reason = reason
                 raise StopIteration
 
         res = scipy.optimize.minimize(
@@ -175,7 +209,7 @@ class TorchLBFGS:
         lower: torch.Tensor,
         upper: torch.Tensor,
         max_iter: int,
-        tol: float = 0.0,
+        stop: StopRule = StopRule(),
         callback: Callback | None = None,
     ) -> OptimizationResult:
         evaluations = 0
@@ -190,6 +224,7 @@ class TorchLBFGS:
         history = [value]
         pairs: list[tuple[torch.Tensor, torch.Tensor, float]] = []  # (s, y, 1 / yᵀs)
         stop_reason = "max_iter"
+        check = stop.watch(x)
         for iteration in range(1, max_iter + 1):
             free = ~(((x <= lower) & (grad > 0)) | ((x >= upper) & (grad < 0)))
             step = self._direction(torch.where(free, grad, 0), pairs)
@@ -216,8 +251,9 @@ class TorchLBFGS:
             if callback is not None and callback(iteration, value, x):
                 stop_reason = "callback"
                 break
-            if stalled(history, tol):
-                stop_reason = "tolerance"
+            reason = check(history, x)
+            if reason is not None:
+                stop_reason = reason
                 break
         return OptimizationResult(x, history, len(history) - 1, evaluations, stop_reason)
 

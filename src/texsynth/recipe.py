@@ -51,6 +51,10 @@ from .registry import (
     STRUCTURES,
 )
 
+# The default stop rule: a scale ends once 10 iterations move the pixels by less than this
+# many grey levels on average (chosen in benchmarks/quality.py and benchmarks/large.py).
+STOP_CHANGE = 0.5
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -98,14 +102,27 @@ class Recipe:
     coarse_iters: int | None = declare(
         100, "Iterations at each coarser scale (none: --iters).", optional(whole_number(0))
     )
+    iters_side: int | None = declare(
+        512,
+        "Outputs larger than this side squared run --iters x side²/area iterations at full "
+        "size (never fewer than --coarse-iters): their coarse scales settle the structure; "
+        "none: always --iters.",
+        optional(whole_number(1)),
+    )
     scales: int | str = declare(
         "auto",
         "Coarse-to-fine: start at 1/2^(K-1) of the size, then refine at each finer scale; "
         "auto: as many (up to 4) as keep the coarsest side >= 64 px.",
         scales_or_auto,
     )
+    stop_change: float = declare(
+        STOP_CHANGE,
+        "Stop each scale once 10 iterations change the image by less than this many grey "
+        "levels (of 255) on average, i.e. no longer visibly; 0: never.",
+        real_number(0.0),
+    )
     tol: float = declare(
-        1e-3,
+        0.0,
         "Stop when the loss falls by less than this fraction over 10 iterations; 0: never.",
         real_number(0.0),
     )
@@ -153,7 +170,9 @@ PRESETS: dict[str, Recipe] = {
         optimizer="scipy-lbfgsb",
         iters=500,
         coarse_iters=None,
+        iters_side=None,
         scales=1,
+        stop_change=0.0,
         tol=0.0,
         precision="float32",
     ),

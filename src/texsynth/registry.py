@@ -91,6 +91,10 @@ NETWORKS = Registry(
             "texsynth.texture_model:normalised_vgg19",
             "the paper's: VGG-19 trained on ImageNet, normalised by Gatys et al.",
         ),
+        "vgg19-original": Entry(
+            "texsynth.texture_model:original_vgg19",
+            "VGG-19 as Simonyan & Zisserman trained it, unnormalised (use with --pool max)",
+        ),
         "vgg16-hed": Entry(
             "texsynth.texture_model:hed_vgg16",
             "the VGG-16 of HED (Xie & Tu 2015), fine-tuned for edge detection",
@@ -98,6 +102,10 @@ NETWORKS = Registry(
         "vgg19-random": Entry(
             "texsynth.texture_model:random_vgg19",
             "VGG-19 with random weights (seed 0), normalised like the paper's (Fig. 3C)",
+        ),
+        "efficientnet-lite0": Entry(
+            "texsynth.texture_model:efficientnet_lite0",
+            "EfficientNet-Lite0 trained on ImageNet (Tan & Le 2019), at the ends of its stages",
         ),
         "multiscale": Entry(
             "texsynth.texture_model:random_multiscale",

@@ -9,7 +9,7 @@ compute every scale's source statistics before the jobs start).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -67,13 +67,15 @@ def plan_scales(
     source_size: Sequence[int] | None,
     min_size: int,
     tileable: bool,
+    iters_side: int | None = None,
 ) -> list[Scale]:
     """The scales of a synthesis, coarsest first; the last is the full size.
 
     ``source_size`` is the single source image's (width, height), or None when there is no
     single image (pooled or saved statistics, guidance), which allows only one scale.
     ``min_size``: the network's downsampling; every size must reach it, and for tileable
-    output every side must be a multiple of it.
+    output every side must be a multiple of it. ``iters_side``: see
+    :func:`full_size_iterations`.
     """
     multiple = min_size if tileable else 1
     count = auto_scales(width, height, source_size, multiple) if scales == "auto" else scales
@@ -95,7 +97,24 @@ def plan_scales(
             )
         budget = iters if halvings == 0 or coarse_iters is None else coarse_iters
         plan.append(Scale(w, h, halvings, budget))
+    if count > 1 and coarse_iters is not None:
+        full = full_size_iterations(iters, coarse_iters, width * height, iters_side)
+        plan[-1] = replace(plan[-1], iters=full)
     return plan
+
+
+def full_size_iterations(iters: int, coarse_iters: int, area: int, iters_side: int | None) -> int:
+    """Full-size iterations of a coarse-to-fine run whose output has ``area`` pixels.
+
+    Up to ``iters_side``² pixels, ``iters``. Larger outputs get ``iters`` × side²/area, but
+    never fewer than ``coarse_iters`` (nor more than ``iters``): their coarser scales, each
+    itself larger than most whole syntheses, have settled the structure, and what remains is
+    detail that a full-size iteration (the cost of all coarser ones together) adds slowly
+    (benchmarks/large.py).
+    """
+    if iters_side is None or area <= iters_side**2:
+        return iters
+    return min(iters, max(coarse_iters, round(iters * iters_side**2 / area)))
 
 
 def shrink(pixels: torch.Tensor, factor: int) -> torch.Tensor:

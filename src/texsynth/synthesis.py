@@ -39,7 +39,7 @@ from .lattice import Lattice, find_lattice
 from .losses import IMAGE, CalibratedSum, Loss
 from .network import VGG, fast_bfloat16
 from .objective import ObjectiveTarget
-from .optimize import Callback, Optimizer
+from .optimize import Callback, Optimizer, StopRule
 from .options import image_size
 from .recipe import PRESETS, Recipe, Task, make_recipe, preset_name
 from .registry import LOSSES, NETWORKS, OPTIMIZERS, STRUCTURES
@@ -109,7 +109,7 @@ def synthesize(
             objective = build_objective(target, recipe, scale, seed, statistics_cache)
             x0 = start_image(objective, scale, x, init, seed)
             on_iteration = hooks.at(objective.loss, index)
-            x, record = run_scale(objective, x0, scale, recipe.tol, optimizer, on_iteration)
+            x, record = run_scale(objective, x0, scale, stop_rule(recipe), optimizer, on_iteration)
             records.append(record)
     image = finish(x, target, recipe)
     task = Task(target.recorded_sources, (target.width, target.height), seed, target.guide_name)
@@ -340,6 +340,7 @@ def plan_for(target: PreparedTarget, recipe: Recipe) -> list[Scale]:
     return plan_scales(
         target.width, target.height, recipe.scales, recipe.iters, recipe.coarse_iters,
         target.single_source_size(), target.stats_model.min_size, recipe.tileable,
+        recipe.iters_side,
     )  # fmt: skip
 
 
@@ -481,11 +482,16 @@ def start_image(
     return upsample(x, scale.width, scale.height).clamp(lower, upper).to(objective.model.device)
 
 
+def stop_rule(recipe: Recipe) -> StopRule:
+    """The recipe's stop rule, the same at every scale."""
+    return StopRule(tol=recipe.tol, change=recipe.stop_change)
+
+
 def run_scale(
     objective: ScaleObjective,
     x0: torch.Tensor,
     scale: Scale,
-    tol: float,
+    stop: StopRule,
     optimizer: Optimizer,
     on_iteration: Callback,
 ) -> tuple[torch.Tensor, ScaleRecord]:
@@ -493,7 +499,7 @@ def run_scale(
     lower, upper = objective.bounds
     start = time.perf_counter()
     result = optimizer.minimize(
-        objective, x0, lower, upper, max_iter=scale.iters, tol=tol, callback=on_iteration
+        objective, x0, lower, upper, max_iter=scale.iters, stop=stop, callback=on_iteration
     )
     record = ScaleRecord(
         scale.size, result.loss_history, result.iterations, result.evaluations,

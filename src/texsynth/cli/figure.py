@@ -34,6 +34,12 @@ from .options import device_option, overwrite_option, parsed, weights_option
 )
 @click.option("--paper", is_flag=True, help="The paper's settings: 256 px, 1000 iterations.")
 @click.option(
+    "--faithful",
+    is_flag=True,
+    help="Optimise with the authors' SciPy L-BFGS-B in float32 (default: texsynth's torch "
+    "L-BFGS, which minimises the same loss faster).",
+)
+@click.option(
     "--source",
     "sources",
     multiple=True,
@@ -81,6 +87,7 @@ def figure(
     size: int | None,
     iters: int | None,
     paper: bool,
+    faithful: bool,
     sources: tuple[str, ...],
     non_textures: tuple[str, ...],
     seed: int,
@@ -123,6 +130,7 @@ def figure(
         weights=str(weights_path) if weights_path else None,
         hed_weights=str(hed_weights) if hed_weights else None,
         data=str(data) if data else None,
+        faithful=faithful,
     )
     if sources or non_textures:
         settings.sources = tuple(sources)

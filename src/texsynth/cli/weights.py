@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..registry import POOLS
 from .options import overwrite_option
 
 
@@ -68,9 +69,23 @@ def fetch(url: str | None, digest: str | None, output: Path | None, overwrite: b
     show_default=True,
     help="Images are resized so the shorter side is this many pixels and centre-cropped.",
 )
+@click.option(
+    "--pool",
+    type=click.Choice(POOLS),
+    default="max",
+    show_default=True,
+    help="Pooling while measuring: max, as in the original network that Gatys et al. "
+    "normalised (the shipped weights match it), or avg.",
+)
 @overwrite_option
 def normalize(
-    source: Path, output: Path, image_dir: Path | None, max_images: int, crop: int, overwrite: bool
+    source: Path,
+    output: Path,
+    image_dir: Path | None,
+    max_images: int,
+    crop: int,
+    pool: str,
+    overwrite: bool,
 ) -> None:
     """Rescale SOURCE's filters so each one's mean activation over images is 1 (Gatys et al.)."""
     from ..image_io import check_output_path
@@ -79,6 +94,6 @@ def normalize(
     check_output_path(output, overwrite)
     raw = load_weights(source, verify=False)
     images = normalisation_images(image_dir, max_images=max_images, crop=crop)
-    normalised = normalize_weights(raw, images)
+    normalised = normalize_weights(raw, images, pool=pool)  # type: ignore[arg-type]
     save_weights(normalised, output)
     click.echo(f"wrote {output} (normalised on {len(images)} images)", err=True)

@@ -61,6 +61,7 @@ class Settings:
     data: str | None = None  # labelled folder tree for the read-out experiment
     per_class: int = 24  # read-out images per class (built-in crops; 0: all of --data)
     budgets: tuple[int, ...] = (1_000, 10_000, 50_000, 176_640)
+    faithful: bool = False  # the authors' SciPy L-BFGS-B in float32, instead of the fast one
 
     def record(self) -> dict[str, Any]:
         return asdict(self)
@@ -133,8 +134,23 @@ class Run:
 
 def figure_recipe(settings: Settings) -> Recipe:
     """How every synthesis of a figure is made: the authors' recipe at the figure's
-    iterations (the network and layers are each row's model)."""
-    return make_recipe("paper", iters=settings.iters)
+    iterations (the network and layers are each row's model), one scale from white noise,
+    no early stop. Unless ``settings.faithful``, texsynth's torch L-BFGS minimises that
+    same loss, with bfloat16 convolutions where native (benchmarks/speed.py)."""
+    if settings.faithful:
+        return make_recipe("paper", iters=settings.iters)
+    return make_recipe("paper", iters=settings.iters, optimizer="torch-lbfgs", precision="auto")
+
+
+def optimiser_caption(settings: Settings) -> str:
+    """The sentence of a caption that says how the syntheses were optimised."""
+    if settings.faithful:
+        return "Optimiser: the authors' SciPy L-BFGS-B, float32 (--faithful)."
+    return (
+        "Optimiser: texsynth's torch L-BFGS, bfloat16 convolutions where the CPU or GPU has "
+        "them natively; it minimises the same loss as the authors' SciPy L-BFGS-B, which "
+        "--faithful uses."
+    )
 
 
 def synthesize_like(

@@ -22,6 +22,7 @@ from .common import (
     grid_cells,
     image_grid,
     load_sources,
+    optimiser_caption,
     progress_bar,
     quiet_stderr,
     synthesize_grid,
@@ -110,5 +111,6 @@ def run(settings: Settings, folder: Path) -> FigureRecord:
         "synthesis's relative Gram error under the full model (pool4), a held-out measure "
         "for the shallower rows."
     )
+    caption += " " + optimiser_caption(settings)
     fig = image_grid(cells, labels, [column_label(s) for s in sources], TITLE, caption)
     return finish(NAME, TITLE, caption, folder, fig, rows, settings, {"parameter_counts": counts})

@@ -6,9 +6,12 @@ matrix) is standardised, reduced by PCA and fed to a logistic-regression classif
 scaler and PCA fitted inside each training fold.
 
 The paper did this on ImageNet, which cannot be reached here. ``--data ROOT`` takes any
-labelled folder tree (``ROOT/CLASS/*.jpg``, e.g. an ImageNet subset); without it the
-experiment builds a small stand-in from scikit-image's images (random crops; class = the
-image a crop came from), and every output says that this is not the paper's experiment.
+labelled folder tree (``ROOT/CLASS/*.jpg``, e.g. an ImageNet subset). Without it, when
+``../shared/imagenet-sample`` is present (one ImageNet photograph per ILSVRC-2012 class),
+the classes are grouped into superclasses by index ranges of the standard hierarchy and
+the read-out tells superclasses apart. Without either, the experiment builds a small
+stand-in from scikit-image's images (random crops; class = the image a crop came from).
+Every output says which of these it is.
 """
 
 from __future__ import annotations
@@ -55,6 +58,43 @@ def builtin_dataset(
             images.append(resize_and_crop(crop, size))
             labels.append(name)
     return images, labels
+
+
+# Superclasses of ILSVRC-2012 by ranges of class index (inclusive), in the standard order.
+SUPERCLASSES: dict[str, tuple[tuple[int, int], ...]] = {
+    "birds": ((7, 24), (80, 100), (127, 146)),
+    "reptiles, amphibians": ((25, 68),),
+    "invertebrates": ((69, 79), (107, 126), (300, 326)),
+    "dogs": ((151, 268),),
+    "other mammals": ((269, 299), (330, 388)),
+    "man-made objects": ((400, 922),),
+    "food": ((923, 969),),
+}
+SAMPLE_PER_SUPERCLASS = 48  # balanced: at most this many photographs of each
+IMAGENET_SAMPLE = Path(__file__).resolve().parents[3].parent / "shared" / "imagenet-sample"
+SAMPLE_NOTE = (
+    "A superclass read-out on a 1,000-photograph ImageNet sample (one photograph per class, "
+    "../shared/imagenet-sample; classes grouped by index range into {n} superclasses, at most "
+    "{cap} photographs each), NOT the paper's full ImageNet experiment."
+)
+
+
+def imagenet_sample_dataset(
+    folder: Path, seed: int = 0, cap: int = SAMPLE_PER_SUPERCLASS
+) -> tuple[list[Path], list[str]]:
+    """Photographs of the 1,000-class sample (sorted names give the class index) labelled
+    by superclass, at most ``cap`` of each (a seeded choice)."""
+    files = sorted(folder.glob("*.jpg"))
+    if len(files) != 1000:
+        raise TexsynthError(f"{folder} should hold 1,000 photographs, one per class")
+    rng = np.random.default_rng(seed)
+    paths, labels = [], []
+    for name, ranges in SUPERCLASSES.items():
+        members = [files[i] for lo, hi in ranges for i in range(lo, hi + 1)]
+        chosen = sorted(rng.choice(len(members), min(cap, len(members)), replace=False))
+        paths += [members[i] for i in chosen]
+        labels += [name] * len(chosen)
+    return paths, labels
 
 
 def folder_dataset(root: str | Path, per_class: int | None = None) -> tuple[list[Path], list[str]]:
@@ -131,10 +171,15 @@ def run(settings: Settings, folder: Path) -> FigureRecord:
     weights = load_weights(settings.weights)
     model = TextureModel.from_weights(weights, READOUT_LAYERS, device=settings.device)
     model.check_size(settings.size, settings.size, "read-out image size")
-    if settings.data:
-        paths, labels = folder_dataset(settings.data, settings.per_class)
+    sample = not settings.data and IMAGENET_SAMPLE.is_dir()
+    if settings.data or sample:
+        paths, labels = (
+            imagenet_sample_dataset(IMAGENET_SAMPLE, settings.seed)
+            if sample
+            else folder_dataset(settings.data, settings.per_class)
+        )
         images: list = [resize_and_crop(load_image(p).pixels, settings.size) for p in paths]
-        dataset = f"folder {settings.data}"
+        dataset = "imagenet-sample superclasses" if sample else f"folder {settings.data}"
     else:
         images, labels = builtin_dataset(settings.per_class, settings.size, settings.seed)
         dataset = "built-in stand-in"
@@ -157,7 +202,13 @@ def run(settings: Settings, folder: Path) -> FigureRecord:
                 "dataset": dataset,
             }
         )
-    note = "" if settings.data else NOT_IMAGENET + " "
+    note = (
+        SAMPLE_NOTE.format(n=len(SUPERCLASSES), cap=SAMPLE_PER_SUPERCLASS) + " "
+        if sample
+        else ""
+        if settings.data
+        else NOT_IMAGENET + " "
+    )
     caption = (
         note + f"Held-out accuracy (mean ± s.d. over {rows[0]['folds']} stratified folds) of a "
         "logistic-regression classifier on each layer's Gram matrix (upper triangle; "
@@ -186,9 +237,14 @@ def run(settings: Settings, folder: Path) -> FigureRecord:
     ax.set_xlabel("layer")
     ax.set_ylabel("held-out accuracy")
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(
-        TITLE + ("" if settings.data else "\n(offline stand-in, not ImageNet)"), fontsize=9
+    subtitle = (
+        "\n(ImageNet sample, superclasses)"
+        if sample
+        else ""
+        if settings.data
+        else "\n(offline stand-in, not ImageNet)"
     )
+    ax.set_title(TITLE + subtitle, fontsize=9)
     fig.text(0.02, 0.02, caption_text, fontsize=6.5, va="bottom", ha="left")
     return finish(
         NAME,

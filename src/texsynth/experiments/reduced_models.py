@@ -27,6 +27,7 @@ from .common import (
     grid_cells,
     image_grid,
     load_sources,
+    optimiser_caption,
     progress_bar,
     synthesize_grid,
     tabulate,
@@ -101,6 +102,7 @@ def run(settings: Settings, folder: Path) -> FigureRecord:
         f"{settings.size}×{settings.size} px, {settings.iters} L-BFGS iterations, normalised "
         "VGG-19. Bottom: parameters of the models of the layer progression (Fig. 2)."
     )
+    caption += " " + optimiser_caption(settings)
     fig = image_grid(
         cells, labels, [column_label(s) for s in sources], TITLE, caption, table=table_cells
     )
