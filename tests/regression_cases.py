@@ -160,7 +160,10 @@ def store(synthesize, names: list[str], replace: bool = False) -> None:
             f"{name}-{i}.npy" for i in range(len(used) + 1) if f"{name}-{i}.npy" not in used
         )
         np.save(DATA / file, result.image.numpy())
-        entry["stored"].append({"machine": here, "file": file, "loss_history": result.loss_history})
+        entry["stored"].append(
+            {"machine": here, "file": file, "loss_history": result.loss_history,
+             "precision": result.model.precision}
+        )  # fmt: skip
         print(f"{name}: stored {file} ({tuple(result.image.shape)})")
     index_path.write_text(json.dumps(index, indent=1) + "\n")
 
