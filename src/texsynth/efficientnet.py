@@ -174,14 +174,17 @@ def weights_path(path: str | os.PathLike | None = None, verify: bool = True) -> 
 def normalize_features(net: EfficientNetLite0, images: Sequence[torch.Tensor]) -> None:
     """Set each texture layer's channel scales to its mean absolute response over
     ``images`` ((3, H, W) in [0, 1]), so that every channel that responds averages 1."""
-    sums = {name: torch.zeros(net.channels(name)) for name in LAYER_NAMES}
+    if not images:
+        raise ValueError("normalising needs at least one image")
+    layers = [name for name in LAYER_NAMES if name in net.layer_names]
+    sums = {name: torch.zeros(net.channels(name)) for name in layers}
     for name in LAYER_NAMES:
         getattr(net, f"scale_{name}").fill_(1.0)
     for image in images:
-        maps = net(image[None].to(net.stem.conv.weight), LAYER_NAMES[: len(net.layer_names)])
+        maps = net(image[None].to(net.stem.conv.weight), layers)
         for name, f in maps.items():
             sums[name] += f[0].abs().mean(dim=(1, 2)).float().cpu()
-    for name in maps:
+    for name in layers:
         mean = sums[name] / len(images)
         # A few stem channels never respond (ReLU6 at 0): they keep the scale 1 and stay 0.
         getattr(net, f"scale_{name}").copy_(torch.where(mean > 1e-6, mean, 1.0))

@@ -57,7 +57,9 @@ class StopRule:
         tol: stop when the loss fell by less than this fraction over ``window`` iterations.
         change: stop when ``window`` iterations moved the pixels by less than this many grey
             levels (of 255), on average: the image no longer changes visibly.
-        window: iterations compared; 0 for a rule switches it off.
+        window: iterations compared by both rules.
+
+    A rule whose threshold is 0 is off.
     """
 
     tol: float = 0.0
@@ -151,7 +153,12 @@ class ScipyLBFGSB:
             nonlocal stop_reason
             history.append(float(intermediate_result.fun))
             iteration = len(history) - 1
-            x = torch.from_numpy(intermediate_result.x).to(dtype=dtype).view(shape)
+            # The pixels as a tensor only for those who look at them (not the paper preset).
+            x = (
+                torch.from_numpy(intermediate_result.x).to(dtype=dtype).view(shape)
+                if callback is not None or stop.change > 0
+                else x0
+            )
             if callback is not None and callback(iteration, history[-1], x):
                 stop_reason = "callback"
                 raise StopIteration
