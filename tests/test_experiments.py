@@ -83,6 +83,9 @@ def test_faithful_figures_use_the_authors_optimiser() -> None:
 
 
 def test_index_page_shows_every_figure_with_caption(figures: Path) -> None:
+    from texsynth.report.page import is_generated
+
+    assert is_generated(figures / "index.html")  # the page machinery of `texsynth report`
     page = (figures / "index.html").read_text()
     for name in EXPERIMENTS:
         assert f'src="{name}/{name}.png"' in page

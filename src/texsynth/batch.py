@@ -28,6 +28,7 @@ import json
 import os
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -611,8 +612,10 @@ def run_batch(
     device: str = "cpu",
     progress: bool = True,
     on_result: Callable[[Job, dict[str, Any]], None] | None = None,
+    report: bool = True,
 ) -> BatchSummary:
-    """Run the jobs not finished yet; write images, sidecars and ``index.csv`` to ``outdir``."""
+    """Run the jobs not finished yet; write images, sidecars and ``index.csv`` to ``outdir``,
+    and with ``report`` the page of :func:`texsynth.report.write_report`."""
     from tqdm.auto import tqdm
 
     if engine not in ENGINES:
@@ -621,6 +624,10 @@ def run_batch(
         raise TexsynthError(f"workers must be >= 1, got {workers}")
     start = time.perf_counter()
     out = Path(outdir)
+    if report and out.is_dir():
+        from .report import check_page_writable
+
+        check_page_writable(out)  # before any work: never replace a page of the user's
     rows: dict[str, dict[str, Any]] = {}
     pending = []
     for job in jobs:
@@ -647,6 +654,7 @@ def run_batch(
         _remove_stale_temporaries(out / "images")
         write_index(out, jobs, rows)
         if not pending:
+            _report(out, report)
             return BatchSummary(done, skipped, failed, time.perf_counter() - start)
         weights_file = str(weights_path) if weights_path else None
         cache = shared_statistics(pending, weights_file, device)
@@ -671,7 +679,20 @@ def run_batch(
                     on_result(job, result)
         finally:
             bar.close()
+    _report(out, report)
     return BatchSummary(done, skipped, failed, time.perf_counter() - start)
+
+
+def _report(outdir: Path, wanted: bool) -> None:
+    """The batch's page; a failure to write it is a warning, not a lost batch."""
+    if not wanted:
+        return
+    from .report import write_report
+
+    try:
+        write_report(outdir)
+    except TexsynthError as exc:
+        warnings.warn(f"no report page: {exc}", stacklevel=2)
 
 
 def summary_lines(summary: BatchSummary, total: int) -> Iterable[str]:

@@ -44,6 +44,7 @@ class ScaleRecord:
             "initial_loss": self.initial_loss,
             "final_loss": self.final_loss,
             "wall_time_s": self.wall_time,
+            "loss_history": self.loss_history,
         }
 
 

@@ -1,4 +1,4 @@
-"""Command-line interface: ``texsynth synth | batch | analyze | evaluate | figure | info``, …
+"""Command-line interface: ``texsynth synth | batch | report | evaluate | figure | …``.
 
 A thin layer over the Python API, one module per command; the options they share, and
 those generated from the recipe's declarations, are in :mod:`texsynth.cli.options`.
@@ -21,6 +21,7 @@ from .batch import EXIT_ERROR, batch
 from .evaluate import evaluate
 from .figure import figure
 from .info import info
+from .report import report
 from .synth import synth
 from .weights import weights
 
@@ -31,7 +32,7 @@ def cli() -> None:
     """Texture synthesis with convolutional neural networks (Gatys, Ecker & Bethge 2015)."""
 
 
-for command in (synth, batch, analyze, evaluate, figure, info, weights):
+for command in (synth, batch, report, analyze, evaluate, figure, info, weights):
     cli.add_command(command)
 
 

@@ -9,7 +9,7 @@ import click
 
 from ..errors import OutputError
 from ..registry import ENGINES
-from .options import device_option, preset_option, recipe_options, weights_option
+from .options import device_option, preset_option, quiet_option, recipe_options, weights_option
 
 EXIT_ERROR = 1
 
@@ -21,7 +21,7 @@ EXIT_ERROR = 1
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Output folder: images/ID.png + ID.json per job, and index.csv.",
+    help="Output folder: images/ID.png + ID.json per job, index.csv and index.html.",
 )
 @click.option(
     "--engine",
@@ -38,7 +38,13 @@ EXIT_ERROR = 1
 @recipe_options()
 @device_option
 @weights_option
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--report/--no-report",
+    default=True,
+    show_default=True,
+    help="Write OUTPUT/index.html, a gallery of every job (texsynth report).",
+)
+@quiet_option()
 def batch(
     manifest: Path,
     output: Path,
@@ -49,6 +55,7 @@ def batch(
     recipe_fields: dict[str, Any],
     device: str,
     weights_path: Path | None,
+    report: bool,
     quiet: bool,
 ) -> int:
     """Run every job of MANIFEST (CSV, or YAML with a grid and/or a job list) into OUTPUT.
@@ -79,6 +86,7 @@ def batch(
         weights_path=weights_path,
         device=device,
         progress=not quiet,
+        report=report,
     )
     for line in summary_lines(summary, len(jobs)):
         click.echo(line, err=True)

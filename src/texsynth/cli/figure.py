@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..options import whole_number_list
-from .options import device_option, overwrite_option, parsed, weights_option
+from .options import device_option, overwrite_option, parsed, quiet_option, weights_option
 
 
 @click.command()
@@ -79,7 +79,7 @@ from .options import device_option, overwrite_option, parsed, weights_option
     default=None,
     help="For 'parameters': comma-separated parameter budgets (default 1000,10000,50000,176640).",
 )
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@quiet_option()
 @overwrite_option
 def figure(
     name: str,

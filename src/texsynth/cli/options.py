@@ -96,3 +96,8 @@ trust_option = click.option(
 )
 device_option = click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
 overwrite_option = click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+
+
+def quiet_option(silenced: str = "progress bars") -> Decorator:
+    """``-q/--quiet``, the same on every command that reports progress."""
+    return click.option("-q", "--quiet", is_flag=True, help=f"No {silenced}.")

@@ -13,6 +13,7 @@ from .options import (
     device_option,
     overwrite_option,
     preset_option,
+    quiet_option,
     recipe_options,
     task_options,
     trust_option,
@@ -66,7 +67,7 @@ def check_image_extension(path: Path) -> None:
 @click.option(
     "--force", is_flag=True, help="Run even when the memory estimate exceeds free memory."
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@quiet_option("progress bar or summary")
 def synth(
     sources: tuple[str, ...],
     output: Path,

@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import OutputError, TexsynthError
-from ..image_io import write_text
+from ..report import write_report
 from . import layer_progression, other_networks, readout, reduced_models
 from .common import FigureRecord, Settings, output_folder
-from .index import index_html
 
 EXPERIMENTS = {
     layer_progression.NAME: layer_progression,
@@ -67,7 +66,7 @@ def _run_all(settings: Settings, out: Path, overwrite: bool) -> list[FigureRecor
                 f"output exists: {', '.join(map(str, taken))} (pass --overwrite to replace it)"
             )
     records = [run_experiment(key, settings, out, overwrite) for key in EXPERIMENTS]
-    write_text(index_html(records, out), index)
+    write_report(out, overwrite=True)  # the same page as `texsynth report`
     return records
 
 

@@ -1,0 +1,88 @@
+"""Small JPEG copies of the images a report shows, cached in ``FOLDER/thumbs/``.
+
+A thumbnail's name is a hash of its image's path, size and modification time, so a changed
+image gets a new one and an unchanged one is never decoded again; thumbnails no page uses
+any more are removed. Making a thumbnail is also the check that an image can be decoded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from PIL import Image
+
+from .. import __version__
+from ..errors import TexsynthError
+from ..image_io import atomic_path, load_image, to_pil
+
+THUMB_SIDE = 256  # pixels: crisp at 128 CSS pixels on a high-density screen
+THUMB_QUALITY = 88
+FOLDER = "thumbs"
+# What Pillow raises on a truncated, damaged or hostile file.
+IMAGE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+
+
+class Thumbnails:
+    """The thumbnail cache of one report folder."""
+
+    def __init__(self, root: Path, side: int = THUMB_SIDE) -> None:
+        self.root = root
+        self.folder = root / FOLDER
+        self.side = side
+        self.used: set[str] = set()
+        # Made earlier, by key: a name is KEY_WxH.jpg, WxH the image's own size.
+        self.made = {p.name.split("_")[0]: p.name for p in self.folder.glob("*_*.jpg")}
+
+    def of_file(self, path: Path) -> tuple[str, tuple[int, int]]:
+        """The thumbnail of an image file (relative to the report) and the image's own size;
+        OSError or ValueError when the image cannot be read."""
+        return self._cached(self._file_key(path), lambda: _decoded(path))
+
+    def of_source(self, spec: str) -> tuple[str, tuple[int, int]]:
+        """The thumbnail of a synthesis source: a path or ``builtin:NAME``."""
+        if spec.startswith("builtin:"):
+            return self._cached(f"{spec}|{__version__}|{self.side}", lambda: _source(spec))
+        return self._cached(self._file_key(Path(spec)), lambda: _source(spec))
+
+    def _file_key(self, path: Path) -> str:
+        stat = path.stat()
+        return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{self.side}"
+
+    def _cached(self, key: str, decode) -> tuple[str, tuple[int, int]]:
+        digest = hashlib.sha1(key.encode()).hexdigest()[:20]
+        name = self.made.get(digest)
+        if name is not None and (self.folder / name).is_file():
+            self.used.add(name)
+            width, height = name.removesuffix(".jpg").split("_")[1].split("x")
+            return f"{FOLDER}/{name}", (int(width), int(height))
+        image = decode()
+        size = image.size
+        name = f"{digest}_{size[0]}x{size[1]}.jpg"
+        image.thumbnail((self.side, self.side), Image.Resampling.LANCZOS)
+        self.folder.mkdir(exist_ok=True)
+        with atomic_path(self.folder / name) as tmp:
+            image.save(tmp, format="JPEG", quality=THUMB_QUALITY)
+        self.used.add(name)
+        self.made[digest] = name
+        return f"{FOLDER}/{name}", size
+
+    def prune(self) -> None:
+        """Remove the thumbnails that the page just written does not use."""
+        if self.folder.is_dir():
+            for path in self.folder.glob("*.jpg"):
+                if path.name not in self.used:
+                    path.unlink(missing_ok=True)
+
+
+def _decoded(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        image.load()  # the whole file: a truncated PNG fails here, not later
+        return image.convert("RGB")
+
+
+def _source(spec: str) -> Image.Image:
+    try:
+        return to_pil(load_image(spec).pixels).convert("RGB")
+    except TexsynthError as exc:
+        raise ValueError(str(exc)) from exc
