@@ -173,6 +173,9 @@ def _batch_card(folder: Path, row: dict[str, str]) -> Card:
         | {"preset": row.get("preset") or ""},
         fields={"size": row.get("size") or ""} | varied,
         numbers=_csv_numbers(row),
+        # Until a sidecar says where they are: the index's sources, where they name a file
+        # without the manifest's folder (relative ones are relative to the manifest).
+        sources=tuple(s for s in sources if s.startswith("builtin:") or Path(s).is_absolute()),
     )
     if card.status == "done":
         _attach_job_files(card, folder / "images")
