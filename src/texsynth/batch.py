@@ -462,7 +462,7 @@ def write_index(outdir: Path, jobs: Sequence[Job], rows: Mapping[str, dict[str, 
                 "seed": job.task.seed,
                 "preset": job.preset,
                 "size": f"{job.task.size[0]}x{job.task.size[1]}" if job.task.size else "",
-                **{k: _cell(given.get(k)) for k in varied},
+                **{k: cell(given.get(k)) for k in varied},
                 "final_loss": "" if row.get("final_loss") is None else row["final_loss"],
                 "wall_s": "" if row.get("wall_s") is None else f"{row['wall_s']:.2f}",
                 "image": f"images/{job.id}.png" if row.get("status") == "done" else "",
@@ -473,10 +473,11 @@ def write_index(outdir: Path, jobs: Sequence[Job], rows: Mapping[str, dict[str, 
     write_text(buffer.getvalue(), outdir / "index.csv")
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
+    """A recipe value as one CSV or page cell: lists joined by commas, None empty."""
     if value is None:
         return ""
-    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+    return ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
 
 # -------------------------------------------------------------------------- engines ----

@@ -16,6 +16,7 @@ Every output says which of these it is.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -162,6 +163,33 @@ def cross_validated_accuracy(
     return float(scores.mean()), float(scores.std()), k
 
 
+@dataclass(frozen=True)
+class Dataset:
+    """Which images the read-out used, as the CSV, the caption and the title say it."""
+
+    name: str
+    note: str  # the caption's opening, "" for the user's own folder
+    subtitle: str
+
+
+def readout_images(settings: Settings) -> tuple[list, list[str], Dataset]:
+    """The labelled images: ``--data``, else the ImageNet sample's superclasses when
+    ``../shared`` has it, else the built-in stand-in."""
+    if settings.data:
+        paths, labels = folder_dataset(settings.data, settings.per_class)
+        dataset = Dataset(f"folder {settings.data}", "", "")
+    elif IMAGENET_SAMPLE.is_dir():
+        paths, labels = imagenet_sample_dataset(IMAGENET_SAMPLE, settings.seed)
+        note = SAMPLE_NOTE.format(n=len(SUPERCLASSES), cap=SAMPLE_PER_SUPERCLASS) + " "
+        dataset = Dataset("imagenet-sample superclasses", note, "\n(ImageNet sample, superclasses)")
+    else:
+        images, labels = builtin_dataset(settings.per_class, settings.size, settings.seed)
+        subtitle = "\n(offline stand-in, not ImageNet)"
+        return images, labels, Dataset("built-in stand-in", NOT_IMAGENET + " ", subtitle)
+    images = [resize_and_crop(load_image(p).pixels, settings.size) for p in paths]
+    return images, labels, dataset
+
+
 def run(settings: Settings, folder: Path) -> FigureRecord:
     import matplotlib
 
@@ -171,18 +199,7 @@ def run(settings: Settings, folder: Path) -> FigureRecord:
     weights = load_weights(settings.weights)
     model = TextureModel.from_weights(weights, READOUT_LAYERS, device=settings.device)
     model.check_size(settings.size, settings.size, "read-out image size")
-    sample = not settings.data and IMAGENET_SAMPLE.is_dir()
-    if settings.data or sample:
-        paths, labels = (
-            imagenet_sample_dataset(IMAGENET_SAMPLE, settings.seed)
-            if sample
-            else folder_dataset(settings.data, settings.per_class)
-        )
-        images: list = [resize_and_crop(load_image(p).pixels, settings.size) for p in paths]
-        dataset = "imagenet-sample superclasses" if sample else f"folder {settings.data}"
-    else:
-        images, labels = builtin_dataset(settings.per_class, settings.size, settings.seed)
-        dataset = "built-in stand-in"
+    images, labels, dataset = readout_images(settings)
     feats = gram_features(model, images, settings.progress)
     classes = sorted(set(labels))
     chance = float(max(labels.count(c) for c in classes) / len(labels))
@@ -199,18 +216,12 @@ def run(settings: Settings, folder: Path) -> FigureRecord:
                 "images": len(labels),
                 "classes": len(classes),
                 "chance": chance,
-                "dataset": dataset,
+                "dataset": dataset.name,
             }
         )
-    note = (
-        SAMPLE_NOTE.format(n=len(SUPERCLASSES), cap=SAMPLE_PER_SUPERCLASS) + " "
-        if sample
-        else ""
-        if settings.data
-        else NOT_IMAGENET + " "
-    )
     caption = (
-        note + f"Held-out accuracy (mean ± s.d. over {rows[0]['folds']} stratified folds) of a "
+        dataset.note
+        + f"Held-out accuracy (mean ± s.d. over {rows[0]['folds']} stratified folds) of a "
         "logistic-regression classifier on each layer's Gram matrix (upper triangle; "
         "standardised, then PCA to at most 64 components, fitted within each training fold), "
         f"normalised VGG-19 with average pooling. {len(labels)} images of {len(classes)} "
@@ -237,14 +248,7 @@ def run(settings: Settings, folder: Path) -> FigureRecord:
     ax.set_xlabel("layer")
     ax.set_ylabel("held-out accuracy")
     ax.legend(loc="lower right", fontsize=8)
-    subtitle = (
-        "\n(ImageNet sample, superclasses)"
-        if sample
-        else ""
-        if settings.data
-        else "\n(offline stand-in, not ImageNet)"
-    )
-    ax.set_title(TITLE + subtitle, fontsize=9)
+    ax.set_title(TITLE + dataset.subtitle, fontsize=9)
     fig.text(0.02, 0.02, caption_text, fontsize=6.5, va="bottom", ha="left")
     return finish(
         NAME,
@@ -254,5 +258,9 @@ def run(settings: Settings, folder: Path) -> FigureRecord:
         fig,
         rows,
         settings,
-        {"dataset": dataset, "classes": classes, "imagenet": False if not settings.data else None},
+        {
+            "dataset": dataset.name,
+            "classes": classes,
+            "imagenet": False if not settings.data else None,
+        },
     )

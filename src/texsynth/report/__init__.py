@@ -12,14 +12,12 @@ It filters and sorts with a little inline JavaScript and needs no network.
 from __future__ import annotations
 
 import os
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from ..errors import OutputError, TexsynthError
-from .cards import STATUSES, Card, Collection, collect, short
-from .page import is_generated, render_page
+from .cards import Card, Collection, collect, short, status_counts
+from .page import href, is_generated, render_page
 from .thumbnails import IMAGE_ERRORS, Thumbnails
 
 PAGE = "index.html"
@@ -80,8 +78,7 @@ def write_report(
 
     write_text(render_page(collection, root, title), page)
     thumbnails.prune()
-    counts = Counter(card.status for card in collection.cards)
-    return Report(page, collection.kind, {s: counts[s] for s in STATUSES if counts[s]})
+    return Report(page, collection.kind, status_counts(collection.cards))
 
 
 def _add_thumbnails(collection: Collection, thumbnails: Thumbnails) -> None:
@@ -91,8 +88,8 @@ def _add_thumbnails(collection: Collection, thumbnails: Thumbnails) -> None:
         if card.image is None or card.status in ("failed", "pending"):
             continue
         if card.wide:
-            card.thumb = quote(Path(os.path.relpath(card.image, thumbnails.root)).as_posix())
             card.image_size = _size_of(card)
+            card.thumb = href(card.image, thumbnails.root) if card.status != "damaged" else ""
             continue
         try:
             card.thumb, card.image_size = thumbnails.of_file(card.image)
@@ -120,5 +117,4 @@ def _size_of(card: Card) -> tuple[int, int]:
             return image.size
     except IMAGE_ERRORS as exc:
         card.mark_damaged(f"{card.image.name} is unreadable ({short(exc)})")
-        card.thumb = ""
         return (0, 0)

@@ -15,11 +15,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..batch import INDEX_COLUMNS
+from ..batch import INDEX_COLUMNS, cell
 from ..recipe import PRESETS
 
 SIDECAR_KEYS = frozenset({"recipe", "task", "facts"})
@@ -62,6 +63,12 @@ class Collection:
     kind: str  # "batch", "figures" or "syntheses"
     cards: list[Card]
     notes: list[str] = field(default_factory=list)  # shown above the cards
+
+
+def status_counts(cards: list[Card]) -> dict[str, int]:
+    """How many cards have each status, in the order of STATUSES, absent ones left out."""
+    counts = Counter(card.status for card in cards)
+    return {status: counts[status] for status in STATUSES if counts[status]}
 
 
 def collect(folder: Path) -> Collection:
@@ -120,12 +127,6 @@ def changed_fields(preset: str, recipe: dict[str, Any]) -> dict[str, str]:
     """The recipe fields that differ from the preset the synthesis started from."""
     base = PRESETS[preset].as_dict() if preset in PRESETS else {}
     return {k: cell(v) for k, v in recipe.items() if k in base and base[k] != v}
-
-
-def cell(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ",".join(map(str, value))
-    return "" if value is None else str(value)
 
 
 def numbers_of(facts: dict[str, Any]) -> dict[str, float]:

@@ -7,13 +7,12 @@ import html
 import math
 import os
 import re
-from collections import Counter
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
 
 from .. import __version__
-from .cards import STATUSES, Card, Collection
+from .cards import Card, Collection, status_counts
 
 GENERATOR = "texsynth report"  # marks a page this module wrote, so it may be replaced
 CURVE_POINTS = 60  # per scale: enough for the shape, small for a page of 1,000 cards
@@ -66,8 +65,7 @@ def _static(name: str) -> str:
 
 
 def _summary(cards: list[Card]) -> str:
-    counts = Counter(card.status for card in cards)
-    told = [f"{counts[s]} {s}" for s in STATUSES if counts[s]]
+    told = [f"{n} {status}" for status, n in status_counts(cards).items()]
     return html.escape(f"{len(cards)} shown" if not told else f"{len(cards)}: " + ", ".join(told))
 
 
@@ -118,7 +116,8 @@ def _attr(text: str) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _href(path: Path, root: Path) -> str:
+def href(path: Path, root: Path) -> str:
+    """A link from the page in ``root`` to ``path``: relative, URL-quoted."""
     return quote(Path(os.path.relpath(path, root)).as_posix())
 
 
@@ -145,10 +144,10 @@ def _card(card: Card, root: Path) -> str:
 
 
 def _pictures(card: Card, root: Path) -> str:
-    if card.image is None or card.status in ("failed", "pending") or not card.thumb:
+    if not card.thumb:  # failed, pending, or no picture that decodes
         return f'<div class="picture none">{html.escape(_no_picture(card))}</div>'
     width, height = card.image_size
-    link = f'<a href="{_href(card.image, root)}">'
+    link = f'<a href="{href(card.image, root)}">'
     image = f'<img src="{_attr(card.thumb)}" width="{width}" height="{height}" loading="lazy" '
     if card.wide:  # a figure: shown whole
         return f'<div class="picture">{link}{image}alt="{_attr(card.title)}"></a></div>'
@@ -175,11 +174,8 @@ def _no_picture(card: Card) -> str:
 
 
 def _fields(card: Card) -> str:
-    rows = [(k, v) for k, v in card.facets.items() if v and k != "source"]
-    rows += [(k, v) for k, v in card.fields.items() if v]
+    rows = [(k, v) for k, v in (*card.facets.items(), *card.fields.items()) if v]
     rows += [(k, _number(v)) for k, v in card.numbers.items()]
-    if card.facets.get("source"):
-        rows.insert(0, ("source", card.facets["source"]))
     cells = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in rows)
     return f"<dl>{cells}</dl>" if cells else ""
 
@@ -190,7 +186,7 @@ def _number(value: float) -> str:
 
 def _links(card: Card, root: Path) -> str:
     links = [
-        f'<a href="{_href(p, root)}">{html.escape(label)}</a>' for label, p in card.links.items()
+        f'<a href="{href(p, root)}">{html.escape(label)}</a>' for label, p in card.links.items()
     ]
     return f'<p class="links">{" · ".join(links)}</p>' if links else ""
 
