@@ -24,6 +24,31 @@ def test_gram_is_symmetric_and_size_independent():
     assert torch.allclose(g, gram_matrix(tiled), atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_gram_of_channels_last_maps_matches_and_keeps_the_layout(dtype):
+    """Channels-last maps (bfloat16 models keep them) give the same Gram matrix and
+    gradient, and the gradient stays channels-last, so it adds to the convolutions' own
+    without a reorder."""
+    maps = torch.randn(2, 6, 5, 7, dtype=dtype, generator=torch.Generator().manual_seed(1))
+    weights = torch.randn(2, 6, 6, dtype=dtype, generator=torch.Generator().manual_seed(2))
+    results = []
+    for layout in (torch.contiguous_format, torch.channels_last):
+        x = maps.clone().to(memory_format=layout).requires_grad_(True)
+        gram = gram_matrix(x)
+        (grad,) = torch.autograd.grad((gram * weights).sum(), x)
+        results.append((gram, grad))
+        assert grad.is_contiguous(memory_format=layout)
+    (gram_a, grad_a), (gram_b, grad_b) = results
+    torch.testing.assert_close(gram_b, gram_a)
+    torch.testing.assert_close(grad_b, grad_a)
+    expected = torch.einsum("bnhw,bmhw->bnm", maps, maps) / 35
+    torch.testing.assert_close(gram_a, expected)
+    # d/dF Σ W∘(F Fᵀ)/M = (W + Wᵀ) F / M
+    flat = maps.reshape(2, 6, 35)
+    expected_grad = torch.bmm(weights + weights.transpose(1, 2), flat).reshape(maps.shape) / 35
+    torch.testing.assert_close(grad_a, expected_grad)
+
+
 def test_parameter_count_matches_paper():
     assert gram_parameter_count(64) == 2080
     assert parameter_count(DEFAULT_LAYERS) == 176_640  # the paper's "~177k"
