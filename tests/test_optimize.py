@@ -60,6 +60,29 @@ def test_torch_lbfgs_minimises_rosenbrock_and_stops_when_nothing_decreases():
     assert at_bound.iterations == 0 and "no further decrease" in at_bound.stop_reason
 
 
+class _FlatLoss(torch.autograd.Function):
+    """A loss at its float floor: its value no longer changes, its gradient is not zero."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return torch.tensor(1e4, dtype=torch.float64)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return torch.ones(10, 10) * grad
+
+
+def test_torch_lbfgs_stops_at_a_float_floor_instead_of_standing_still():
+    """Tiny steps pass the Armijo test when c1·decrease is below the loss's rounding; such a
+    run used to accept them, at every trial's cost, until max_iter (figure layers --paper:
+    chelsea at pool3 ran 400 iterations of 10 evaluations each, at a constant loss)."""
+    lower, upper = torch.full((10, 10), -1e3), torch.full((10, 10), 1e3)
+    result = TorchLBFGS().minimize(_FlatLoss.apply, torch.zeros(10, 10), lower, upper, 50)
+    assert result.stop_reason == "no further decrease along the projected gradient"
+    assert result.iterations == 0
+    assert result.evaluations <= 13
+
+
 @pytest.mark.parametrize("optimizer", [TorchLBFGS(), ScipyLBFGSB()])
 def test_the_stop_rule_ends_a_run_once_the_image_stops_changing(optimizer):
     # Pixels (in [0, 1]) drawn slowly towards a target image: the ill-conditioned

@@ -306,7 +306,10 @@ class TorchLBFGS:
             if decrease >= 0:  # the projection left nothing of the step
                 return None
             new_value, new_grad = evaluate(x_new)
-            if new_value <= value + c1 * decrease:
+            # Strictly lower as well: once c1·decrease falls below the loss's rounding, the
+            # Armijo test alone accepts a step that changes nothing, and a run at its float
+            # floor then spends every trial of every iteration standing still.
+            if new_value < value and new_value <= value + c1 * decrease:
                 return x_new, new_value, new_grad
             t *= 0.5 if t > 0.1 else 0.1
         return None
