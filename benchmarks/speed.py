@@ -20,8 +20,14 @@ overhead), the evaluation metrics of both results (``texsynth.metrics.evaluate``
 memory per size for both recipes (a fresh process per size), and GPU iterations per second
 when CUDA is available.
 
+``--device cuda`` runs both recipes, the evaluation floor and start-up on the GPU (SciPy's
+L-BFGS-B stays on the CPU and moves pixels and gradients each evaluation, as the authors'
+code did) and adds, per output size from a 256-px source, iterations per second and the
+default preset's whole wall time; the CPU-only levers and peak RSS are skipped.
+
     .venv/bin/python benchmarks/speed.py [--long] [--size 256] [--source builtin:ihc]
         [--repeats 2] [--memory-sizes 256,512,1024] [--skip-levers] [--json FILE]
+        [--device cuda] [--gpu-sizes 256,512,1024]
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from texsynth.metrics import evaluate
 from texsynth.network import fast_bfloat16
 
 LAYERS = ("conv1_1", "pool1", "pool2", "pool3", "pool4")
+CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 
 
 # ---------------------------------------------------------------- the plain baseline ----
@@ -105,11 +112,19 @@ class PlainLoss:
         )
 
 
-def run_baseline(state, source: torch.Tensor, iters: int, seed: int) -> dict:
+def sync(device: torch.device) -> None:
+    """Wait for the GPU, so that wall-clock times include its work."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def run_baseline(
+    state, source: torch.Tensor, iters: int, seed: int, device: torch.device = CPU
+) -> dict:
     """The authors' recipe for ``iters`` iterations; times from network construction on."""
     start = time.perf_counter()
-    net = PlainVGG19(state)
-    loss_fn = PlainLoss(net, source)
+    net = PlainVGG19(state).to(device)
+    loss_fn = PlainLoss(net, source.to(device))
     c, h, w = source.shape
     lo, hi = source.reshape(c, -1).min(1).values, source.reshape(c, -1).max(1).values
     gen = torch.Generator().manual_seed(seed)
@@ -120,11 +135,12 @@ def run_baseline(state, source: torch.Tensor, iters: int, seed: int) -> dict:
     def fun(v: np.ndarray):
         t = time.perf_counter()
         evals[0] += 1
-        x = torch.from_numpy(v).float().view(1, c, h, w).requires_grad_(True)
+        x = torch.from_numpy(v).float().view(1, c, h, w).to(device).requires_grad_(True)
         loss = loss_fn(x.expand(-1, 3, -1, -1) if c == 1 else x)
         (grad,) = torch.autograd.grad(loss, x)
+        value, grad = float(loss), grad.double().cpu().numpy().ravel()  # both wait for a GPU
         eval_time[0] += time.perf_counter() - t
-        return float(loss), grad.double().numpy().ravel()
+        return value, grad
 
     bounds = list(
         zip(lo.repeat_interleave(h * w).tolist(), hi.repeat_interleave(h * w).tolist(), strict=True)
@@ -152,7 +168,9 @@ def run_baseline(state, source: torch.Tensor, iters: int, seed: int) -> dict:
 
 
 # ----------------------------------------------------------------- texsynth, judged ----
-def run_texsynth(weights, source, target: float, loss_fn: PlainLoss, seed: int) -> dict:
+def run_texsynth(
+    weights, source, target: float, loss_fn: PlainLoss, seed: int, device: torch.device = CPU
+) -> dict:
     """texsynth's default preset; every full-size iterate is judged by the baseline's loss
     (the judging time is subtracted). Runs the preset to its end."""
     judged = {"time": 0.0, "reached": None, "reached_iteration": None, "reached_image": None}
@@ -169,19 +187,20 @@ def run_texsynth(weights, source, target: float, loss_fn: PlainLoss, seed: int) 
         if value <= target:
             judged["reached"] = t - start - judged["time"]
             judged["reached_iteration"] = iteration
-            judged["reached_image"] = x[0].clone()
+            judged["reached_image"] = x[0].cpu()
             judged["reached_loss"] = value
         judged["time"] += time.perf_counter() - t
         return None
 
     size = (source.shape[2], source.shape[1])
-    result = synthesize(source, size, weights=weights, seed=seed, callback=judge)
+    result = synthesize(source, size, weights=weights, seed=seed, callback=judge, device=device)
+    sync(device)
     wall = time.perf_counter() - start - judged["time"]
     coarse = [s.record() for s in result.scales[:-1]]
     # Full-size time per evaluation: the full-size scale's optimiser time less the judging.
     full_size_s = result.scales[-1].wall_time - judged["time"]
     with torch.no_grad():
-        x = result.image[None]
+        x = result.image[None].to(device)
         final = float(loss_fn(x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x))
     return judged | {
         "wall_s": wall,
@@ -285,35 +304,40 @@ def levers(weights, source: torch.Tensor) -> list[tuple[str, float, str]]:
     return rows
 
 
-def evaluation_floor(weights, source: torch.Tensor) -> dict[str, float]:
+def evaluation_floor(weights, source: torch.Tensor, device: torch.device = CPU) -> dict:
     """Seconds per evaluation of texsynth's default model and loss against the floor: the
     plain VGG-19 to pool4 under ``torch.autocast`` (bfloat16 where native), forward and
     backward of a trivial loss, interleaved in this process."""
-    native = fast_bfloat16("cpu")
-    model = TextureModel.from_weights(weights)
+    native = fast_bfloat16(device)
+    model = TextureModel.from_weights(weights, device=device)
     if native:
         model = model.with_precision("bfloat16")
-    loss = model.loss(model.statistics(source))
-    plain = PlainVGG19(weights.state_dict)
-    x = torch.rand(1, *source.shape, generator=torch.Generator().manual_seed(0))
+    loss = model.loss(model.statistics(source.to(device)))
+    plain = PlainVGG19(weights.state_dict).to(device)
+    x = torch.rand(1, *source.shape, generator=torch.Generator().manual_seed(0)).to(device)
 
     def texsynth_evaluation():
         xi = x.clone().requires_grad_(True)
         torch.autograd.grad(loss(model.features(xi)).sum(), xi)
+        sync(device)
 
     def floor():
         xi = x.clone().requires_grad_(True)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=native):
             maps = plain(xi)
         torch.autograd.grad(sum(m.float().sum() for m in maps.values()), xi)
+        sync(device)
 
     return time_evaluations({"floor": floor, "texsynth": texsynth_evaluation}, repeats=7)
 
 
-def start_up() -> float:
-    """Wall seconds of a fresh process that imports texsynth and loads the weights: what a
-    ``texsynth synth`` run spends before it synthesises (median of 3)."""
+def start_up(device: torch.device = CPU) -> float:
+    """Wall seconds of a fresh process that imports texsynth and loads the weights (and, on
+    a GPU, creates its context): what a ``texsynth synth`` run spends before it synthesises
+    (median of 3)."""
     code = "import texsynth.synthesis; from texsynth import load_weights; load_weights()"
+    if device.type == "cuda":
+        code += "; import torch; torch.zeros(1, device='cuda')"
     times = []
     for _ in range(3):
         t = time.perf_counter()
@@ -375,23 +399,32 @@ def peak_memory(size: int, preset: str) -> tuple[float, float, str, float]:
 
 
 # ----------------------------------------------------------------------------- GPU ----
-def gpu_rates(weights, source: torch.Tensor) -> list[tuple[int, str, float]]:
+def gpu_rates(
+    weights, source: torch.Tensor, sizes: list[int], device: torch.device = CUDA
+) -> list[dict]:
+    """Per output size (from the 256-px ``source``): full-size L-BFGS iterations per second
+    in both precisions (one scale, 50 iterations, no stop rule), and the default preset's
+    whole wall time on the GPU."""
     rows = []
-    for size in (256, 512):
-        src = resize_and_crop(source, size)
+    for size in sizes:
+        row: dict = {"size": size}
         for precision in ("float32", "bfloat16"):
+            t = time.perf_counter()
             r = synthesize(
-                src,
-                size,
-                weights=weights,
-                device="cuda",
-                precision=precision,
-                scales=1,
-                iters=50,
-                tol=0,
-            )
-            torch.cuda.synchronize()
-            rows.append((size, precision, r.iterations / r.wall_time))
+                source, size, weights=weights, device=device, precision=precision,
+                scales=1, iters=50, tol=0, progress=False,
+            )  # fmt: skip
+            sync(device)
+            row[f"{precision}_it_per_s"] = r.iterations / (time.perf_counter() - t)
+        t = time.perf_counter()
+        r = synthesize(source, size, weights=weights, device=device, progress=False)
+        sync(device)
+        row["default_s"] = time.perf_counter() - t
+        row["default_iterations"] = [s.iterations for s in r.scales]
+        if device.type == "cuda":
+            row["peak_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
+            torch.cuda.reset_peak_memory_stats(device)
+        rows.append(row)
     return rows
 
 
@@ -421,8 +454,12 @@ def main() -> int:
     parser.add_argument("--memory-sizes", default="256,512,1024")
     parser.add_argument("--skip-levers", action="store_true")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda: where both recipes run")
+    parser.add_argument("--gpu-sizes", default="256,512,1024", help="output sizes for GPU rates")
     args = parser.parse_args()
     iters = 500 if args.long else args.iters
+    device = torch.device(args.device)
+    on_gpu = device.type == "cuda"
     t_all = time.perf_counter()
     weights = load_weights()
     source = resize_and_crop(load_image(args.source).pixels, args.size)
@@ -431,23 +468,23 @@ def main() -> int:
         f"source {args.source}, {args.size}x{args.size}; baseline: {iters} iterations\n", flush=True
     )
     # Warm-up, untimed: first calls pick oneDNN kernels and grow the allocator.
-    run_baseline(weights.state_dict, source, 2, args.seed)
-    synthesize(source, args.size, weights=weights, iters=2, scales=1)
+    run_baseline(weights.state_dict, source, 2, args.seed, device)
+    synthesize(source, args.size, weights=weights, iters=2, scales=1, device=device)
 
-    floor = evaluation_floor(weights, source)
+    floor = evaluation_floor(weights, source, device)
     print(
         f"EVAL one loss evaluation (features, Gram loss, backward) at {args.size}²: texsynth "
         f"{floor['texsynth']:.3f} s, plain VGG-19 under autocast {floor['floor']:.3f} s -> "
         f"{floor['texsynth'] / floor['floor']:.2f}x the floor (target <= 1.1x)",
         flush=True,
     )
-    startup = start_up()
+    startup = start_up(device)
     print(f"start-up (fresh process: imports and weights) {startup:.2f} s\n", flush=True)
 
     ratios, runs = [], []
     for rep in range(args.repeats):
-        base = run_baseline(weights.state_dict, source, iters, args.seed)
-        ours = run_texsynth(weights, source, base["loss"], base["loss_fn"], args.seed)
+        base = run_baseline(weights.state_dict, source, iters, args.seed, device)
+        ours = run_texsynth(weights, source, base["loss"], base["loss_fn"], args.seed, device)
         # The whole process: texsynth's start-up is added to its time (not to the baseline's).
         reached = ours["reached"] + startup if ours["reached"] is not None else None
         ratio = reached / base["wall_s"] if reached is not None else float("nan")
@@ -480,12 +517,12 @@ def main() -> int:
     for name, image in images.items():
         if image is None:
             continue
-        metrics = evaluate(source, image, judge)
+        metrics = evaluate(source, image.cpu(), judge)
         quality[name] = {k: metrics[k] for k in ("gram", "swd", "color", "spectrum")}
         print(f"  {name:<34}" + "  ".join(f"{k} {v:.4f}" for k, v in quality[name].items()))
 
     lever_rows, overhead = [], []
-    if not args.skip_levers:
+    if not args.skip_levers and not on_gpu:  # the levers are CPU settings
         print("\nlevers: seconds per loss evaluation relative to float32 (lower is faster)")
         lever_rows = levers(weights, source)
         for name, rel, judged, note in lever_rows:
@@ -496,9 +533,10 @@ def main() -> int:
             print(f"  {name:<52}{seconds:.3f} s")
         print(f"  {'texsynth TorchLBFGS (default preset, full size)':<52}{fine_eval:.3f} s")
 
-    print("\npeak memory (fresh process, 2 iterations, one scale):")
     memory = []
-    for size in (int(s) for s in args.memory_sizes.split(",") if s):
+    if not on_gpu:  # peak RSS is the CPU's memory
+        print("\npeak memory (fresh process, 2 iterations, one scale):")
+    for size in (int(s) for s in args.memory_sizes.split(",") if s and not on_gpu):
         for preset in ("paper", "default"):
             gib, wall, precision, estimate = peak_memory(size, preset)
             memory.append((size, preset, precision, gib, wall))
@@ -510,10 +548,16 @@ def main() -> int:
 
     gpu = []
     if torch.cuda.is_available():
-        print("\nGPU iterations per second:")
-        gpu = gpu_rates(weights, source)
-        for size, precision, rate in gpu:
-            print(f"  {size}px {precision}: {rate:.1f} it/s")
+        print(f"\nGPU, output size from the {args.size}-px source:")
+        gpu = gpu_rates(weights, source, [int(s) for s in args.gpu_sizes.split(",") if s])
+        for row in gpu:
+            print(
+                f"  {row['size']:>5}px  float32 {row['float32_it_per_s']:6.1f} it/s  bfloat16 "
+                f"{row['bfloat16_it_per_s']:6.1f} it/s  default preset {row['default_s']:6.1f} s "
+                f"(iterations per scale {row['default_iterations']}; peak "
+                f"{row.get('peak_gib', float('nan')):.2f} GiB allocated)",
+                flush=True,
+            )
 
     total = time.perf_counter() - t_all
     print(f"\nbenchmark took {total / 60:.1f} min")
@@ -528,6 +572,7 @@ def main() -> int:
             json.dumps(
                 {
                     "machine": machine(),
+                    "device": str(device),
                     "source": args.source,
                     "size": args.size,
                     "iters": iters,

@@ -12,6 +12,7 @@ from PIL import Image
 
 from texsynth.errors import TexsynthError
 from texsynth.experiments import EXPERIMENTS, Settings, readout, run_all, run_experiment
+from texsynth.experiments.other_networks import selected_networks
 from texsynth.experiments.readout import (
     READOUT_LAYERS,
     SUPERCLASSES,
@@ -145,6 +146,30 @@ def test_random_vgg_is_worse_than_trained_on_the_held_out_metric(figures: Path) 
     for r in table:
         assert float(r["final_loss"]) < float(r["initial_loss"]), r
     assert "cannot be obtained offline" in record(figures, "networks")["caption"]
+
+
+def test_networks_figure_runs_the_chosen_rows_judged_by_the_trained_vgg(tmp_path: Path) -> None:
+    """``--networks``: only the chosen rows, in the figure's order, still judged by the
+    trained VGG-19 (built for that though not a row), and a caption of those rows alone."""
+    settings = Settings(
+        size=32, iters=4, sources=("builtin:brick",), progress=False,
+        networks=selected_networks(["multiscale_random", "vgg19_random"]),
+    )  # fmt: skip
+    assert settings.networks == ("vgg19_random", "multiscale_random")
+    run_experiment("networks", settings, tmp_path)
+    table = rows(tmp_path, "networks")
+    assert [r["model"] for r in table] == ["vgg19_random", "multiscale_random"]
+    assert all(float(r["gram_error_vgg19"]) > 0 for r in table)
+    caption = record(tmp_path, "networks")["caption"]
+    assert "on 2 networks (of the figure's 6)" in caption
+    assert "Multi-scale:" in caption and "Random VGG-19:" in caption
+    assert "HED" not in caption and "EfficientNet-Lite0 (" not in caption
+    assert record(tmp_path, "networks")["settings"]["networks"] == list(settings.networks)
+
+
+def test_networks_figure_refuses_an_unknown_row() -> None:
+    with pytest.raises(TexsynthError, match=r"unknown network 'vgg20'.*multiscale_random"):
+        selected_networks(["vgg19", "vgg20"])
 
 
 def test_readout_builtin_set_says_it_is_not_imagenet(figures: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..options import whole_number_list
+from ..options import name_list, whole_number_list
 from .options import device_option, overwrite_option, parsed, quiet_option, weights_option
 
 
@@ -79,6 +79,13 @@ from .options import device_option, overwrite_option, parsed, quiet_option, weig
     default=None,
     help="For 'parameters': comma-separated parameter budgets (default 1000,10000,50000,176640).",
 )
+@click.option(
+    "--networks",
+    callback=parsed(name_list),
+    default=None,
+    help="For 'networks': comma-separated rows to run, e.g. vgg19,multiscale_random "
+    "(default: all six; the trained VGG-19 is built anyway, to judge the rows).",
+)
 @quiet_option()
 @overwrite_option
 def figure(
@@ -97,6 +104,7 @@ def figure(
     data: Path | None,
     per_class: int | None,
     budgets: list[int] | None,
+    networks: tuple[str, ...] | None,
     quiet: bool,
     overwrite: bool,
 ) -> None:
@@ -117,6 +125,7 @@ def figure(
         ("--per-class", per_class, "readout"),
         ("--budgets", budgets, "parameters"),
         ("--hed-weights", hed_weights, "networks"),
+        ("--networks", networks, "networks"),
     ):
         if value is not None and key not in ("all", applies):
             raise click.UsageError(f"{option} applies to figure {applies}, not {key}")
@@ -141,6 +150,10 @@ def figure(
         settings.per_class = 0  # every image of the folder
     if budgets is not None:
         settings.budgets = tuple(budgets)
+    if networks is not None:
+        from ..experiments.other_networks import selected_networks
+
+        settings.networks = selected_networks(networks)
     if key == "all":
         records = run_all(settings, out, overwrite)
         click.echo(f"wrote {out / 'index.html'} and {len(records)} figures", err=True)

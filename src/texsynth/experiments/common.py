@@ -61,6 +61,7 @@ class Settings:
     data: str | None = None  # labelled folder tree for the read-out experiment
     per_class: int = 24  # read-out images per class (built-in crops; 0: all of --data)
     budgets: tuple[int, ...] = (1_000, 10_000, 50_000, 176_640)
+    networks: tuple[str, ...] = ()  # the networks figure's rows to run (empty: all)
     faithful: bool = False  # the authors' SciPy L-BFGS-B in float32, instead of the fast one
 
     def record(self) -> dict[str, Any]:

