@@ -9,6 +9,8 @@ and iterations of every scale and why it stopped, and:
   source (gram, swd, color; their mean), at 0 and half the size (three touch the border),
   and the gram and swd of four crops around the centre (c.gram, c.swd);
 - overall structure: the spectrum and lattice scores of the whole output;
+- seams: the mean luminance step across the lines every 256 px, where source-sized tiles
+  meet (``--loss tiled-gram``), over the mean step elsewhere (1: no seam);
 - peak resident memory, read when the synthesis ends (judging needs more).
 
 The baseline ("before") is the previous default: no stop rule but the loss tolerance
@@ -75,7 +77,24 @@ def run_one(source: str, size: int, label: str, save: Path | None, fields: dict)
         # would need more memory than the synthesis at 2048²).
         "spectrum": spectrum_distance(pixels, result.image),
         "lattice": lattice_score(pixels, result.image),
+        "seam": seam_ratio(result.image, CROP),
     }
+
+
+def seam_ratio(image, period: int) -> float:
+    """Mean absolute luminance step across the lines every ``period`` px (where tiles of the
+    source's size meet), over the mean step elsewhere: about 1 when nothing marks them."""
+    import torch
+
+    grey = image.mean(0) * 255
+    steps = [(grey[:, 1:] - grey[:, :-1]).abs().mean(0), (grey[1:] - grey[:-1]).abs().mean(1)]
+    ratios = []
+    for step in steps:
+        lines = torch.arange(period - 1, step.numel(), period)
+        elsewhere = torch.ones_like(step, dtype=torch.bool)
+        elsewhere[lines] = False
+        ratios.append(step[lines].mean() / step[elsewhere].mean())
+    return float(sum(ratios) / 2)
 
 
 def crops(image, border: bool) -> list:
@@ -121,7 +140,7 @@ def in_subprocess(args: argparse.Namespace, label: str, fields: dict) -> dict:
 
 def report(rows: list[dict]) -> None:
     print(f"{'recipe':<8}{'wall s':>9}{'peak GiB':>10}{'gram':>9}{'swd':>9}{'color':>9}"
-          f"{'c.gram':>9}{'c.swd':>9}{'spectrum':>10}{'lattice':>9}"
+          f"{'c.gram':>9}{'c.swd':>9}{'spectrum':>10}{'lattice':>9}{'seam':>7}"
           "  scales (size: iterations, stop, s)")  # fmt: skip
     for r in rows:
         lattice = "-" if r["lattice"] is None else f"{r['lattice']:.2f}"
@@ -130,7 +149,7 @@ def report(rows: list[dict]) -> None:
         )
         numbers = f"{r['wall_s']:>9.1f}{r['peak_rss_gib']:>10.2f}{r['gram']:>9.4f}{r['swd']:>9.4f}"
         centre = f"{r['centre_gram']:>9.4f}{r['centre_swd']:>9.4f}"
-        quality = f"{r['color']:>9.4f}{centre}{r['spectrum']:>10.4f}{lattice:>9}"
+        quality = f"{r['color']:>9.4f}{centre}{r['spectrum']:>10.4f}{lattice:>9}{r['seam']:>7.2f}"
         print(f"{r['label']:<8}{numbers}{quality}  {scales}")
     if rows[0]["label"] == "before":
         before, now = rows[:2]

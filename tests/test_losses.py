@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from texsynth.losses import GramLoss, WeightedSum, gram_layer_loss
+from texsynth.losses import GramLoss, TiledGramLoss, WeightedSum, gram_layer_loss
 from texsynth.network import VGG19
-from texsynth.statistics import gram_matrix
+from texsynth.statistics import gram_matrix, tile_gram_matrices
 from texsynth.texture_model import TextureModel
 from texsynth.weights import random_weights
 
@@ -119,3 +119,108 @@ def test_swd_loss_needs_the_source_image(vgg_weights, small_color) -> None:
         synthesize(stats, 32, model=model, iters=1, loss="swd")
     with pytest.raises(TexsynthError, match="loss: unknown value 'l1'"):
         synthesize(small_color, 32, model=model, iters=1, loss="l1")
+
+
+def _two_kinds(pattern: torch.Tensor) -> torch.Tensor:
+    """(1, 2, H, W) maps: map 0 where ``pattern`` is 1, map 1 where it is 0."""
+    return torch.stack([pattern, 1 - pattern]).float()[None]
+
+
+def test_tiled_gram_loss_sees_what_one_gram_matrix_averages_away():
+    """A source that mixes two kinds of element everywhere; an output with one kind on its
+    left half and the other on its right has the source's Gram matrix over the whole image
+    (loss 0), but no tile like the source. The source repeated has neither loss."""
+    checker = (torch.arange(8)[:, None] + torch.arange(8)[None, :]) % 2
+    target = {"l": gram_matrix(_two_kinds(checker))[0]}
+    halves = _two_kinds(torch.cat([torch.ones(16, 8), torch.zeros(16, 8)], dim=1))
+    repeated = _two_kinds(checker.repeat(2, 2))
+    tiled, whole = TiledGramLoss(target, (2, 2)), GramLoss(target)
+    assert float(whole({"l": halves})) == pytest.approx(0.0, abs=1e-12)
+    # Every tile: Ĝ − G = diag(±½, ∓½), so E = (¼ + ¼) / (4 · 2²).
+    assert float(tiled({"l": halves})) == pytest.approx(0.5 / 16)
+    assert float(tiled({"l": repeated})) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_tiled_gram_loss_gradient_and_one_tile():
+    gen = torch.Generator().manual_seed(0)
+    target = {"l": gram_matrix(torch.rand(1, 3, 4, 4, generator=gen, dtype=torch.float64))[0]}
+    x = torch.rand(1, 3, 6, 8, generator=gen, dtype=torch.float64, requires_grad=True)
+    loss = TiledGramLoss(target, (2, 2))
+    assert torch.autograd.gradcheck(lambda f: loss({"l": f}), (x,))
+    one = TiledGramLoss(target, (1, 1))
+    torch.testing.assert_close(one({"l": x}), GramLoss(target)({"l": x}))
+
+
+def test_tiled_gram_tiles_are_whole_source_sizes(vgg_weights, small_color):
+    """As many tiles as whole source sizes fit along each side; where none or one fits, or
+    no single source sets the size, or a guide sets regions, the paper's Gram loss."""
+    from texsynth.losses import GuidedGramLoss
+    from texsynth.objective import ObjectiveTarget, tiled_gram
+
+    model = TextureModel.from_weights(vgg_weights, layers=["conv1_1", "pool1"])
+    _, h, w = small_color.shape
+    stats = model.statistics(small_color)
+    image = _loaded(small_color)
+    target = ObjectiveTarget(model, stats, image, 0, size=(3 * w + 5, 2 * h))
+    assert tiled_gram(target).tiles == (2, 3)
+    for size in ((2 * w - 1, 2 * h - 1), None):
+        assert type(tiled_gram(ObjectiveTarget(model, stats, image, 0, size=size))) is GramLoss
+    pooled = ObjectiveTarget(model, stats, None, 0, size=(4 * w, 4 * h))
+    assert type(tiled_gram(pooled)) is GramLoss
+    masks = torch.ones(1, 4 * h, 4 * w)
+    guided = ObjectiveTarget(model, stats, image, 0, [stats], masks, size=(4 * w, 4 * h))
+    assert isinstance(tiled_gram(guided), GuidedGramLoss)
+
+
+def test_tiled_gram_synthesis_matches_every_tile(vgg_weights, small_color):
+    """At twice the source's side, each of the 2×2 tiles is pulled to the source's
+    statistics: every tile ends far below white noise's loss."""
+    from texsynth.objective import ObjectiveTarget, tiled_gram
+    from texsynth.synthesis import synthesize
+
+    model = TextureModel.from_weights(vgg_weights, layers=["conv1_1", "pool1", "pool2"])
+    result = synthesize(small_color, 128, model=model, iters=30, scales=1, loss="tiled-gram")
+    assert result.model.loss == "TiledGramLoss"
+    target = ObjectiveTarget(model, model.statistics(small_color), _loaded(small_color), 0)
+    target.size = (128, 128)
+    loss = tiled_gram(target)
+    assert loss.tiles == (2, 2)
+    noise = torch.rand(1, 3, 128, 128, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        per_tile = {
+            name: gram_layer_loss(tile_gram_matrices(f, (2, 2))[0], loss.target(name))
+            for name, f in model.features(result.image[None]).items()
+        }
+        noise_loss = float(loss(model.features(noise)))
+    worst_tile = float(sum(per_tile.values()).max())
+    assert worst_tile < 0.05 * noise_loss
+
+
+def test_borderless_grams_see_no_image_border(vgg_weights):
+    """A flat grey source: mirrored outwards it stays flat, so every position of every map
+    responds alike and each Gram matrix is one position's outer product. With zero padding
+    the maps near the border respond to the border, and the Gram matrices differ."""
+    from texsynth.objective import borderless_grams
+
+    model = TextureModel.from_weights(vgg_weights, layers=["conv1_1", "pool2", "pool4"])
+    flat = torch.full((3, 96, 96), 0.5)
+    grams = borderless_grams(model, flat)
+    with torch.no_grad():
+        centre = {k: f[0, :, f.shape[-2] // 2, f.shape[-1] // 2] for k, f in
+                  model.features(torch.full((1, 3, 512, 512), 0.5)).items()}  # fmt: skip
+    zero_padded = model.statistics(flat).grams
+    for name, g in grams.items():
+        torch.testing.assert_close(g, torch.outer(centre[name], centre[name]), rtol=1e-3, atol=1e-4)
+        assert (zero_padded[name] - g).norm() > 0.05 * g.norm(), name
+
+
+def test_the_default_preset_tiles_outputs_twice_the_source(vgg_weights, small_color):
+    """The default matches source-sized tiles once two fit along a side; below that, and in
+    the paper's recipe, it is the paper's Gram loss."""
+    from texsynth.synthesis import synthesize
+
+    model = TextureModel.from_weights(vgg_weights, layers=["conv1_1", "pool1"])
+    kw = {"model": model, "iters": 2, "coarse_iters": 2, "scales": 1}
+    assert synthesize(small_color, (128, 64), **kw).model.loss == "TiledGramLoss"
+    assert synthesize(small_color, (96, 96), **kw).model.loss == "GramLoss"
+    assert synthesize(small_color, 128, "paper", model=model, iters=2).model.loss == "GramLoss"

@@ -3,7 +3,12 @@ import torch
 
 from texsynth.errors import TexsynthError
 from texsynth.network import LAYER_CHANNELS
-from texsynth.statistics import TextureStatistics, gram_matrix, gram_parameter_count
+from texsynth.statistics import (
+    TextureStatistics,
+    gram_matrix,
+    gram_parameter_count,
+    tile_gram_matrices,
+)
 from texsynth.texture_model import DEFAULT_LAYERS, parameter_count
 
 
@@ -81,3 +86,37 @@ def test_loading_a_non_statistics_file_fails(tmp_path):
     bad.write_bytes(b"garbage")
     with pytest.raises(TexsynthError, match="cannot read"):
         TextureStatistics.load(bad)
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_tile_gram_matrices_are_the_gram_matrices_of_the_tiles(layout):
+    """Row-major tiles of H // rows × W // columns positions, those cut by the map's edge
+    smaller; shares of the positions that weigh them back to the whole map's Gram matrix;
+    the gradient is the tiles' Gram gradients, put back where the tiles are."""
+    maps = torch.randn(2, 4, 9, 11, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    x = maps.to(memory_format=layout).requires_grad_(True)
+    grams, shares = tile_gram_matrices(x, (2, 3))
+    rows, cols = ((0, 4), (4, 8), (8, 9)), ((0, 3), (3, 6), (6, 9), (9, 11))
+    assert grams.shape == (2, 12, 4, 4)
+
+    def by_hand(m: torch.Tensor) -> torch.Tensor:
+        return torch.stack([gram_matrix(m[..., a:b, c:d]) for a, b in rows for c, d in cols], 1)
+
+    torch.testing.assert_close(grams, by_hand(maps))
+    sizes = torch.tensor([(b - a) * (d - c) for a, b in rows for c, d in cols], dtype=torch.float64)
+    torch.testing.assert_close(shares, sizes / 99)
+    weighed = (grams * shares.view(1, -1, 1, 1)).sum(1)
+    torch.testing.assert_close(weighed, gram_matrix(maps))
+    weights = torch.randn(2, 12, 4, 4, dtype=torch.float64)
+    (grad,) = torch.autograd.grad((grams * weights).sum(), x)
+    ref = maps.clone().requires_grad_(True)
+    (ref_grad,) = torch.autograd.grad((by_hand(ref) * weights).sum(), ref)
+    torch.testing.assert_close(grad, ref_grad)
+    # One tile is the whole-image Gram matrix; bfloat16 maps can be multiplied in float32.
+    one, share = tile_gram_matrices(maps, (1, 1))
+    torch.testing.assert_close(one[:, 0], gram_matrix(maps))
+    assert share.tolist() == [1.0]
+    half = maps.to(torch.bfloat16)
+    assert tile_gram_matrices(half, (3, 1), torch.float32)[0].dtype == torch.float32
+    with pytest.raises(ValueError, match="no room for 10x1 tiles"):
+        tile_gram_matrices(maps, (10, 1))

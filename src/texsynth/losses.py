@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
-from .statistics import gram_matrix
+from .statistics import gram_matrix, tile_gram_matrices
 
 
 def gram_layer_loss(gram: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -81,6 +81,43 @@ class GramLoss(LayerLoss):
             # targets for bfloat16 features).
             f = f.to(torch.promote_types(f.dtype, target.dtype))
             out[name] = gram_layer_loss(gram_matrix(f), target)
+        return out
+
+
+class TiledGramLoss(LayerLoss):
+    """The paper's Gram loss taken tile by tile: E_l = Σ_t s_t (Ĝ_t − G)² / (4 N²) over a
+    grid of tiles, each tile's Gram matrix Ĝ_t matched to the source's G and weighed by its
+    share s_t of the positions (tiles cut by the output's edge are smaller).
+
+    One Gram matrix over a large output is an average that local regions are free to break:
+    half-transparent blends of the texture's elements satisfy it. Tiles the size of the
+    source must each hold what the source holds. The share-weighted mean of the tiles' Gram
+    matrices is the whole image's, so the whole-image loss is never larger than this one
+    (Jensen): it is matched too. The targets should hold no image border
+    (:func:`texsynth.objective.tiled_gram` says why).
+
+    Args:
+        targets: layer → (N, N) source Gram matrices.
+        tiles: (rows, columns) of whole tiles that fit the output, the same for every layer.
+        layer_weights: w_l per layer (default 1).
+    """
+
+    def __init__(
+        self,
+        targets: Mapping[str, torch.Tensor],
+        tiles: tuple[int, int],
+        layer_weights: Mapping[str, float] | None = None,
+    ) -> None:
+        super().__init__(targets, layer_weights)
+        self.tiles = tiles
+
+    def layer_losses(self, features: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        out = {}
+        for name in self.layers:
+            target, f = self.target(name), features[name]
+            dtype = torch.promote_types(f.dtype, target.dtype)
+            grams, shares = tile_gram_matrices(f, self.tiles, dtype)
+            out[name] = (gram_layer_loss(grams, target) * shares).sum(dim=1)
         return out
 
 

@@ -80,7 +80,13 @@ class Recipe:
         "half as large in the output, 2 twice as large.",
         positive_number,
     )
-    loss: str = declare("gram", "What is matched.", choice(LOSSES.names))
+    loss: str = declare(
+        "tiled-gram",
+        "What is matched. tiled-gram: Gram matrices on every source-sized tile of an output "
+        "at least twice the source along a side (else, with a guide, or with several "
+        "sources, the paper's gram).",
+        choice(LOSSES.names),
+    )
     structure: str = declare(
         "auto",
         "Add a long-range structure term: on, off, or auto (on when the source has a lattice).",
@@ -161,11 +167,13 @@ class Recipe:
 PRESETS: dict[str, Recipe] = {
     # Fast: torch L-BFGS, bfloat16 where native, coarse-to-fine, stops when stalled; where
     # the source has a lattice, shifted Gram matrices at the coarse scales keep it
-    # (benchmarks/structure.py).
+    # (benchmarks/structure.py); outputs twice the source's side or more match each
+    # source-sized tile (benchmarks/large.py).
     "default": Recipe(),
     # The authors' recipe, unchanged by any speed or structure work: SciPy L-BFGS-B,
     # float32, one scale from white noise, no early stop, Gram matrices only.
     "paper": Recipe(
+        loss="gram",
         structure="off",
         optimizer="scipy-lbfgsb",
         iters=500,

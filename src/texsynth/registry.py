@@ -125,6 +125,10 @@ LOSSES = Registry(
             "sliced Wasserstein distance of the feature distributions (Heitz et al. 2021)",
         ),
         "gram+swd": Entry("texsynth.objective:gram_and_swd", "both, with equal weights"),
+        "tiled-gram": Entry(
+            "texsynth.objective:tiled_gram",
+            "Gram matrices on every source-sized tile of the output (large outputs)",
+        ),
     },
 )
 
