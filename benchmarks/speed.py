@@ -331,11 +331,14 @@ def evaluation_floor(weights, source: torch.Tensor, device: torch.device = CPU) 
     return time_evaluations({"floor": floor, "texsynth": texsynth_evaluation}, repeats=7)
 
 
-def start_up(device: torch.device = CPU) -> float:
-    """Wall seconds of a fresh process that imports texsynth and loads the weights (and, on
-    a GPU, creates its context): what a ``texsynth synth`` run spends before it synthesises
-    (median of 3)."""
-    code = "import texsynth.synthesis; from texsynth import load_weights; load_weights()"
+LOAD_WEIGHTS = "from texsynth import load_weights; load_weights()"
+
+
+def start_up(device: torch.device = CPU, load: str = LOAD_WEIGHTS) -> float:
+    """Wall seconds of a fresh process that imports texsynth and loads the weights with
+    ``load`` (and, on a GPU, creates its context): what a ``texsynth synth`` run spends
+    before it synthesises (median of 3)."""
+    code = f"import texsynth.synthesis; {load}"
     if device.type == "cuda":
         code += "; import torch; torch.zeros(1, device='cuda')"
     times = []

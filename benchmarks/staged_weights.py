@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import runpy
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -73,19 +71,6 @@ def patch(folder: Path) -> None:
     )
 
 
-def start_up(folder: Path, device: torch.device) -> float:
-    """speed.py's start-up, reading the staged file (a fresh process finds no weights)."""
-    code = f"import texsynth.synthesis, torch; torch.load({str(folder / FILES['normalised'])!r}, weights_only=False)"  # noqa: E501
-    if device.type == "cuda":
-        code += "; torch.zeros(1, device='cuda')"
-    times = []
-    for _ in range(3):
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
-        times.append(time.perf_counter() - t)
-    return sorted(times)[1]
-
-
 def main() -> int:
     if sys.argv[1] == "stage":
         stage(Path(sys.argv[2]))
@@ -97,7 +82,11 @@ def main() -> int:
         sys.argv = [str(here / "speed.py"), *args]
         sys.path.insert(0, str(here))
         speed = runpy.run_path(str(here / "speed.py"), run_name="speed")
-        speed["main"].__globals__["start_up"] = lambda device: start_up(folder, device)
+        # A fresh process finds no weights here: its start-up reads the staged file instead.
+        staged_file = str(folder / FILES["normalised"])
+        load = f"import torch; torch.load({staged_file!r}, weights_only=False)"
+        timed = speed["start_up"]
+        speed["main"].__globals__["start_up"] = lambda device: timed(device, load)
         return speed["main"]()
     from texsynth.cli import main as cli
 

@@ -48,20 +48,15 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
 
 
 def tile_gram_matrices(
-    features: torch.Tensor,
-    tiles: tuple[int, int],
-    dtype: torch.dtype | None = None,
-    offset: tuple[float, float] = (0.0, 0.0),
+    features: torch.Tensor, tiles: tuple[int, int], dtype: torch.dtype | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Gram matrices of a grid of tiles over each feature map.
 
     Args:
         features: (B, N, H, W), contiguous or channels-last.
-        tiles: (rows, columns): each tile has H // rows × W // columns positions.
+        tiles: (rows, columns): each tile has H // rows × W // columns positions, from
+            the map's top left; the positions past the last whole tile form partial tiles.
         dtype: the precision of the products (default the features').
-        offset: where the grid starts, as fractions of a tile: the first whole tile begins
-            that far in, and the positions before it and past the last whole tile form
-            partial tiles.
     Returns:
         (B, T, N, N) Gram matrices, tile by tile in row-major order, each divided by its
         own number of positions, and (T,) each tile's share of the positions (summing to
@@ -71,10 +66,9 @@ def tile_gram_matrices(
     th, tw = h // tiles[0], w // tiles[1]
     if th < 1 or tw < 1:
         raise ValueError(f"a {h}x{w} map has no room for {tiles[0]}x{tiles[1]} tiles")
-    top, left = int(offset[0] * th) % th, int(offset[1] * tw) % tw
-    rows, cols = -(-(h + top) // th), -(-(w + left) // tw)
+    rows, cols = -(-h // th), -(-w // tw)
     grid = features.permute(0, 2, 3, 1)
-    pad = (0, 0, left, cols * tw - w - left, top, rows * th - h - top)
+    pad = (0, 0, 0, cols * tw - w, 0, rows * th - h)
     if any(pad):  # zeros add nothing to a tile's sums
         grid = torch.nn.functional.pad(grid, pad)
     grid = grid.reshape(b, rows, th, cols, tw, n).transpose(2, 3)
@@ -82,17 +76,16 @@ def tile_gram_matrices(
     # copy that a bfloat16 map's cast to float32 costs for the whole-image Gram matrix.
     flat = grid.to(dtype or features.dtype, memory_format=torch.contiguous_format)
     gram = _SymmetricGram.apply(flat.reshape(b * rows * cols, th * tw, n), True)
-    counts = _overlaps(top, th, rows, h)[:, None] * _overlaps(left, tw, cols, w)[None, :]
+    counts = _overlaps(th, rows, h)[:, None] * _overlaps(tw, cols, w)[None, :]
     counts = counts.flatten().to(gram)
     gram = gram.view(b, rows * cols, n, n) / counts.clamp_min(1).view(1, -1, 1, 1)
     return gram, counts / (h * w)
 
 
-def _overlaps(start: int, size: int, count: int, extent: int) -> torch.Tensor:
-    """Positions of [0, extent) in each of ``count`` tiles of ``size`` that begin at
-    −``start``."""
-    begins = torch.arange(count) * size - start
-    return (begins + size).clamp(max=extent) - begins.clamp(min=0)
+def _overlaps(size: int, count: int, extent: int) -> torch.Tensor:
+    """Positions of [0, extent) in each of ``count`` tiles of ``size`` from 0."""
+    begins = torch.arange(count) * size
+    return (begins + size).clamp(max=extent) - begins
 
 
 def _channels_last(features: torch.Tensor) -> bool:
