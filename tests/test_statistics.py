@@ -84,8 +84,13 @@ def test_loading_a_non_statistics_file_fails(tmp_path):
         TextureStatistics.load(path)
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"garbage")
-    with pytest.raises(TexsynthError, match="cannot read"):
+    with pytest.raises(TexsynthError, match="not a texsynth statistics file"):
         TextureStatistics.load(bad)
+    cut = tmp_path / "cut.pt"
+    torch.save({"format": "texsynth-statistics"}, cut)
+    cut.write_bytes(cut.read_bytes()[:-40])  # truncated: the zip's directory is gone
+    with pytest.raises(TexsynthError, match="not a texsynth statistics file"):
+        TextureStatistics.load(cut)
 
 
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])

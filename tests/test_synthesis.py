@@ -80,7 +80,8 @@ def test_statistics_file_reproduces_the_image_run(small_color, model, vgg_weight
     assert torch.equal(from_image.image, from_file.image)
     assert isinstance(TextureStatistics.load(path), TextureStatistics)
     max_model = TextureModel.from_weights(vgg_weights, layers=FAST["layers"], pool="max")
-    with pytest.warns(UserWarning, match="computed with pool 'avg'"):
+    # Statistics of another pooling cannot be matched: refused before any work.
+    with pytest.raises(TexsynthError, match="computed with pooling 'avg', this recipe uses 'max'"):
         synthesize(path, size=32, model=max_model, iters=1)
     bare = TextureStatistics(stats.grams, stats.pixel_min, stats.pixel_max, {"source_size": [8, 8]})
     with warnings.catch_warnings():

@@ -23,6 +23,7 @@ import contextlib
 import csv
 import dataclasses
 import hashlib
+import io
 import itertools
 import json
 import os
@@ -34,9 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import TexsynthError
-from .image_io import write_text
+from .errors import OutputError, TexsynthError
+from .files import remove_stale_temporaries, write_files, write_text
 from .options import OptionSpec, aliases, declared
+from .provenance import file_sha256
 from .recipe import PRESET, Recipe, Task, make_recipe
 from .registry import ENGINES
 from .statistics import StatisticsCache
@@ -169,21 +171,42 @@ def make_job(values: Mapping[str, Any], where: str, base_dir: str) -> Job:
     return Job(task, preset, overrides, name, where=where, base_dir=base_dir)
 
 
+def manifest_text(path: Path) -> str:
+    """The manifest's text: UTF-8 (a byte-order mark is allowed), or a clear error."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ManifestError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8"
+        ) from None
+
+
 def _read_csv(path: Path) -> list[Job]:
     base = str(path.parent)
-    with open(path, newline="") as f:
-        reader = csv.DictReader(f)
+    # strict: an unclosed quote is an error, not a cell that swallows the rest of the file.
+    reader = csv.DictReader(io.StringIO(manifest_text(path), newline=""), strict=True)
+    try:
         header = reader.fieldnames or []
         if "source" not in header and "sources" not in header:
             raise ManifestError(f"{path}:1: the header needs a 'source' column")
+        if len(set(header)) != len(header):
+            twice = next(name for name in header if header.count(name) > 1)
+            raise ManifestError(f"{path}:1: column {twice!r} appears twice in the header")
         jobs = []
         for row in reader:
+            where = f"{path}:{reader.line_num}"
             if None in row:
-                raise ManifestError(f"{path}:{reader.line_num}: more cells than columns")
+                raise ManifestError(f"{where}: more cells than columns")
+            if any("\n" in (v or "") or "\r" in (v or "") for v in row.values()):
+                raise ManifestError(f"{where}: a cell spans lines (an unclosed quote?)")
             if not any((v or "").strip() for v in row.values()):
                 continue  # blank line
-            jobs.append(make_job(row, f"{path}:{reader.line_num}", base))
+            jobs.append(make_job(row, where, base))
         return jobs
+    except csv.Error as exc:
+        raise ManifestError(f"{path}: malformed CSV: {exc} (an unclosed quote?)") from None
 
 
 def _yaml_loader():
@@ -193,6 +216,16 @@ def _yaml_loader():
         """Records each mapping's line as ``__line__`` for error messages."""
 
     def construct_mapping(loader, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise ManifestError(
+                    f"{loader.name}:{line}: key {key!r} appears twice in one mapping "
+                    f"(first at line {seen[key]}); give each key once"
+                )
+            seen[key] = line
         mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
         mapping["__line__"] = node.start_mark.line + 1
         return mapping
@@ -239,7 +272,12 @@ def _read_yaml(path: Path) -> list[Job]:
     import yaml
 
     try:
-        data = yaml.load(path.read_text(), Loader=_yaml_loader())  # a SafeLoader subclass
+        loader = _yaml_loader()(manifest_text(path))  # a SafeLoader subclass
+        loader.name = str(path)
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -314,10 +352,6 @@ def sidecar_path(outdir: Path, job: Job) -> Path:
     return outdir / "images" / f"{job.id}.json"
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def finished_record(outdir: Path, job: Job) -> dict[str, Any] | None:
     """The sidecar of ``job`` if the job is complete: same job, image present and intact."""
     meta, image = sidecar_path(outdir, job), image_path(outdir, job)
@@ -346,6 +380,7 @@ def run_job(
     weights_path: str | None = None,
     device: str = "cpu",
     threads: int | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Synthesise one job and write its image, then its sidecar. Never raises: a failure
     comes back as ``{"status": "failed", "error": ...}`` so that the other jobs go on.
@@ -368,19 +403,9 @@ def run_job(
             weights=weights_path,
             device=device,
             statistics_cache=cache,
+            force=force,
         )
-        image = image_path(out, job)
-        image.parent.mkdir(parents=True, exist_ok=True)
-        result.save(image)
-        record = result.record() | {
-            "job_id": job.id,
-            "job": job.spec(),
-            "manifest_line": job.where,
-            "image": image.name,
-            "image_sha256": file_sha256(image),
-        }
-        # The sidecar comes last: its presence (with the image's hash) marks the job done.
-        write_text(json.dumps(record, indent=2) + "\n", sidecar_path(out, job))
+        write_job_files(out, job, result)
         return {
             "job_id": job.id,
             "status": "done",
@@ -397,6 +422,32 @@ def run_job(
             "final_loss": None,
             "wall_s": time.perf_counter() - start,
         }
+
+
+def write_job_files(outdir: Path, job: Job, result: Any) -> None:
+    """The job's image, then its sidecar (with the image's hash), placed together. Both
+    are the batch's own files, named by the job's id: an interrupted job's are replaced."""
+    image = image_path(outdir, job)
+    image.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    result.to_pil().save(buffer, format="PNG")
+    png = buffer.getvalue()
+    record = result.record() | {
+        "job_id": job.id,
+        "job": job.spec(),
+        "manifest_line": job.where,
+        "image": image.name,
+        "image_sha256": hashlib.sha256(png).hexdigest(),
+    }
+    sidecar = json.dumps(record, indent=2) + "\n"
+    # Placed in this order: the sidecar's presence (with the hash) marks the job done.
+    write_files(
+        [
+            (image, lambda tmp: tmp.write_bytes(png)),
+            (sidecar_path(outdir, job), lambda tmp: tmp.write_text(sidecar, encoding="utf-8")),
+        ],
+        overwrite=True,
+    )
 
 
 # --------------------------------------------------------- shared source statistics ----
@@ -442,11 +493,30 @@ INDEX_COLUMNS: tuple[str, ...] = (
 )
 
 
+INDEX = "index.csv"
+
+
+def check_index_writable(outdir: Path, overwrite: bool = False) -> None:
+    """Refuse, before any work, to replace an ``index.csv`` that texsynth did not write."""
+    index = outdir / INDEX
+    if index.is_dir():
+        raise OutputError(f"{index} is a folder")
+    if not index.exists() or overwrite:
+        return
+    try:
+        with open(index, encoding="utf-8", errors="replace") as f:
+            first = f.readline()
+    except OSError as exc:
+        raise OutputError(f"cannot read {index}: {exc.strerror or exc}") from None
+    if not first.startswith(",".join(INDEX_COLUMNS[:2]) + ","):
+        raise OutputError(
+            f"{index} exists and was not written by texsynth (pass --overwrite to replace it)"
+        )
+
+
 def write_index(outdir: Path, jobs: Sequence[Job], rows: Mapping[str, dict[str, Any]]) -> None:
     """``OUTDIR/index.csv``: every job with its status, and a column for each recipe field
     that some job sets; written atomically."""
-    import io
-
     varied = sorted({name for job in jobs for name, _ in job.overrides})
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=[*INDEX_COLUMNS[:6], *varied, *INDEX_COLUMNS[6:]])
@@ -470,7 +540,7 @@ def write_index(outdir: Path, jobs: Sequence[Job], rows: Mapping[str, dict[str, 
                 "manifest_line": job.where,
             }
         )
-    write_text(buffer.getvalue(), outdir / "index.csv")
+    write_text(buffer.getvalue(), outdir / INDEX, overwrite=True)  # checked at the start
 
 
 def cell(value: Any) -> str:
@@ -491,12 +561,6 @@ class BatchSummary:
     @property
     def ok(self) -> bool:
         return not self.failed
-
-
-def _remove_stale_temporaries(folder: Path) -> None:
-    # Left behind by a run killed while writing (atomic writes go through ".NAME.*.tmp").
-    for tmp in folder.glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
 
 
 def _local_results(
@@ -614,9 +678,13 @@ def run_batch(
     progress: bool = True,
     on_result: Callable[[Job, dict[str, Any]], None] | None = None,
     report: bool = True,
+    overwrite: bool = False,
+    force: bool = False,
 ) -> BatchSummary:
     """Run the jobs not finished yet; write images, sidecars and ``index.csv`` to ``outdir``,
-    and with ``report`` the page of :func:`texsynth.report.write_report`."""
+    and with ``report`` the page of :func:`texsynth.report.write_report`. An ``index.csv``
+    or page that texsynth did not write is replaced only with ``overwrite``; ``force`` runs
+    jobs past the memory estimate."""
     from tqdm.auto import tqdm
 
     if engine not in ENGINES:
@@ -625,10 +693,12 @@ def run_batch(
         raise TexsynthError(f"workers must be >= 1, got {workers}")
     start = time.perf_counter()
     out = Path(outdir)
-    if report and out.is_dir():
-        from .report import check_page_writable
+    if out.is_dir():  # before any work: never replace a file of the user's
+        check_index_writable(out, overwrite)
+        if report:
+            from .report import check_page_writable
 
-        check_page_writable(out)  # before any work: never replace a page of the user's
+            check_page_writable(out, overwrite)
     rows: dict[str, dict[str, Any]] = {}
     pending = []
     for job in jobs:
@@ -652,14 +722,14 @@ def run_batch(
             dask_scheduler = scheduler if engine == "dask" else None
             client, threads = stack.enter_context(_dask_client(dask_scheduler, workers))
         (out / "images").mkdir(parents=True, exist_ok=True)
-        _remove_stale_temporaries(out / "images")
+        remove_stale_temporaries(out / "images")
         write_index(out, jobs, rows)
         if not pending:
-            _report(out, report)
+            _report(out, report, overwrite)
             return BatchSummary(done, skipped, failed, time.perf_counter() - start)
         weights_file = str(weights_path) if weights_path else None
         cache = shared_statistics(pending, weights_file, device)
-        options = {"weights_path": weights_file, "device": device}
+        options = {"weights_path": weights_file, "device": device, "force": force}
         if engine == "local":
             results = _local_results(pending, str(out), cache, options, workers)
         else:
@@ -680,18 +750,18 @@ def run_batch(
                     on_result(job, result)
         finally:
             bar.close()
-    _report(out, report)
+    _report(out, report, overwrite)
     return BatchSummary(done, skipped, failed, time.perf_counter() - start)
 
 
-def _report(outdir: Path, wanted: bool) -> None:
+def _report(outdir: Path, wanted: bool, overwrite: bool = False) -> None:
     """The batch's page; a failure to write it is a warning, not a lost batch."""
     if not wanted:
         return
     from .report import write_report
 
     try:
-        write_report(outdir)
+        write_report(outdir, overwrite=overwrite)
     except TexsynthError as exc:
         warnings.warn(f"no report page: {exc}", stacklevel=2)
 

@@ -8,14 +8,25 @@ import torch
 
 from .errors import SizeError, TexsynthError
 
+# The devices texsynth is built and tested for; torch knows others (mps, meta, xla …) on
+# which some operation fails deep inside a run.
+DEVICE_TYPES = ("cpu", "cuda")
+
 
 def resolve_device(device: str | torch.device) -> torch.device:
+    """``device`` as a torch device, refused before any work unless texsynth can run on it."""
     try:
         dev = torch.device(device)
-    except RuntimeError:
+    except (RuntimeError, TypeError):
         raise TexsynthError(f"unknown device {device!r}; use cpu or cuda") from None
+    if dev.type not in DEVICE_TYPES:
+        raise TexsynthError(f"texsynth does not run on device {device!r}; use cpu or cuda")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise TexsynthError("device cuda requested, but no CUDA GPU is available to torch")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise TexsynthError(
+            f"device {device!r} requested, but torch sees {torch.cuda.device_count()} GPU(s)"
+        )
     return dev
 
 
@@ -37,11 +48,13 @@ def available_memory_bytes(device: torch.device) -> int:
         return 1 << 62
 
 
-def check_memory(need: int, width: int, height: int, device: torch.device, force: bool) -> None:
-    """Refuse (unless ``force``) a synthesis whose estimated ``need`` exceeds what is free."""
+def check_memory(
+    need: int, width: int, height: int, device: torch.device, force: bool, what: str = "synthesis"
+) -> None:
+    """Refuse (unless ``force``) work whose estimated ``need`` exceeds what is free."""
     have = available_memory_bytes(device)
     if need > 0.9 * have and not force:
         raise SizeError(
-            f"a {width}x{height} synthesis needs about {need / 2**30:.1f} GiB, but only "
+            f"a {width}x{height} {what} needs about {need / 2**30:.1f} GiB, but only "
             f"{have / 2**30:.1f} GiB is free on {device}; choose a smaller size or pass --force"
         )

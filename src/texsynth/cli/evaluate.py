@@ -55,14 +55,15 @@ def evaluate(
     a near-verbatim copy of the source (0: none).
     """
     from ..devices import resolve_device
-    from ..image_io import check_output_path, load_image, write_text
+    from ..files import check_new, write_text
+    from ..image_io import load_image
     from ..metrics import METRICS
     from ..metrics import evaluate as evaluate_images
     from ..registry import DEFAULT_LAYERS
     from ..texture_model import TextureModel
 
     if json_path is not None:
-        check_output_path(json_path, overwrite)
+        check_new(json_path, overwrite)
     model = TextureModel.from_weights(
         weights_path,
         layers or DEFAULT_LAYERS,
@@ -91,4 +92,4 @@ def evaluate(
             "seed": seed,
             "results": results,
         }
-        write_text(json.dumps(record, indent=2) + "\n", json_path)
+        write_text(json.dumps(record, indent=2) + "\n", json_path, overwrite)

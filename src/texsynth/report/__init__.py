@@ -18,7 +18,7 @@ from pathlib import Path
 from ..errors import OutputError, TexsynthError
 from .cards import Card, Collection, collect, short, status_counts
 from .page import href, is_generated, render_page
-from .thumbnails import IMAGE_ERRORS, Thumbnails
+from .thumbnails import FOLDER, IMAGE_ERRORS, Thumbnails
 
 PAGE = "index.html"
 
@@ -65,6 +65,10 @@ def write_report(
     if not root.is_dir():
         raise TexsynthError(f"not a folder: {root}")
     page = check_page_writable(root, overwrite)
+    replace = overwrite or page.exists()  # checked: a page of ours, or --overwrite
+    thumbs = root / FOLDER
+    if thumbs.exists() and not thumbs.is_dir():
+        raise OutputError(f"{thumbs} is not a folder; the report keeps its thumbnails there")
     collection = collect(root)
     if not collection.cards and collection.kind != "batch":
         raise TexsynthError(f"{root} holds no batch (index.csv), texsynth sidecars or figures")
@@ -76,7 +80,7 @@ def write_report(
         add_scores(root, collection.cards, progress)
     from ..image_io import write_text
 
-    write_text(render_page(collection, root, title), page)
+    page = write_text(render_page(collection, root, title), page, overwrite=replace)
     thumbnails.prune()
     return Report(page, collection.kind, status_counts(collection.cards))
 

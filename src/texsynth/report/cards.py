@@ -205,9 +205,16 @@ def _syntheses(folder: Path) -> list[Card]:
     cards = []
     for path in sorted(_json_files(folder)):
         record, problem = read_json(path)
-        if problem or not is_sidecar(record):
-            continue  # not a sidecar: some other JSON file
         card = Card(path.relative_to(folder).with_suffix("").as_posix())
+        if problem:
+            # An unreadable file beside an image is that image's damaged sidecar.
+            card.image = _image_beside(path, {})
+            if card.image is not None:
+                card.mark_damaged(f"its sidecar {problem.removeprefix(path.name + ' ')}")
+                cards.append(card)
+            continue
+        if not is_sidecar(record):
+            continue  # some other JSON file
         card.image = _image_beside(path, record)
         if card.image is None:
             card.mark_damaged("no image beside its sidecar")

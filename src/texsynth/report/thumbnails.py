@@ -14,7 +14,8 @@ from PIL import Image
 
 from .. import __version__
 from ..errors import TexsynthError
-from ..image_io import atomic_path, load_image, to_pil
+from ..files import write_file
+from ..image_io import load_image, to_pil
 
 THUMB_SIDE = 256  # pixels: crisp at 128 CSS pixels on a high-density screen
 THUMB_QUALITY = 88
@@ -61,8 +62,11 @@ class Thumbnails:
         name = f"{digest}_{size[0]}x{size[1]}.jpg"
         image.thumbnail((self.side, self.side), Image.Resampling.LANCZOS)
         self.folder.mkdir(exist_ok=True)
-        with atomic_path(self.folder / name) as tmp:
-            image.save(tmp, format="JPEG", quality=THUMB_QUALITY)
+        write_file(
+            self.folder / name,
+            lambda tmp: image.save(tmp, format="JPEG", quality=THUMB_QUALITY),
+            overwrite=True,  # named by the digest of what it shows: the same picture
+        )
         self.used.add(name)
         self.made[digest] = name
         return f"{FOLDER}/{name}", size

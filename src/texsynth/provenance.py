@@ -1,0 +1,50 @@
+"""What a run read, recorded so that a replay can tell when its inputs have changed.
+
+A sidecar names its sources by path; a path says nothing about what the file held. Each
+input file is therefore recorded with its size in bytes, its sha256 and, for images, its
+size in pixels. :func:`changed_inputs` compares those records with the files as they are
+now: a replay of a changed source makes another image, and should say so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+CHUNK = 1 << 20
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fingerprint(path: str | os.PathLike, role: str, pixels: tuple[int, int] | None) -> dict:
+    """The record of one input file: role (source or guide), path, bytes, sha256, pixels."""
+    p = Path(path).resolve()
+    record: dict[str, Any] = {"role": role, "path": str(p), "bytes": p.stat().st_size}
+    record["sha256"] = file_sha256(p)
+    if pixels is not None:
+        record["pixels"] = list(pixels)  # (width, height) as read
+    return record
+
+
+def changed_inputs(inputs: list[dict[str, Any]], paths: list[str] | None = None) -> list[str]:
+    """What differs between recorded ``inputs`` and the files now (limited to ``paths``,
+    resolved, when given); one phrase per changed or missing file."""
+    wanted = None if paths is None else {str(Path(p).resolve()) for p in paths}
+    changes = []
+    for item in inputs:
+        path = str(item.get("path", ""))
+        if not path or (wanted is not None and path not in wanted):
+            continue
+        if not Path(path).is_file():
+            changes.append(f"{path} is gone")
+        elif item.get("sha256") and file_sha256(path) != item["sha256"]:
+            changes.append(f"{path} has changed (sha256 {str(item['sha256'])[:12]}… then)")
+    return changes
