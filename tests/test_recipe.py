@@ -91,7 +91,7 @@ def test_a_manifest_with_every_recipe_field_reaches_the_synthesis(tmp_path, monk
         made.append(result)
         return result
 
-    monkeypatch.setattr(batch, "synthesize", recording)
+    monkeypatch.setattr(batch.jobs, "synthesize", recording)
     job = {"source": "builtin:ihc", "size": 64, "seed": 3} | EVERY_FIELD
     manifest = tmp_path / "every.yaml"
     manifest.write_text(json.dumps({"jobs": [job]}))  # JSON is YAML

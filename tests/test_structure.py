@@ -5,14 +5,13 @@ import torch
 
 from texsynth import TextureModel, synthesize
 from texsynth.errors import TexsynthError
-from texsynth.lattice import find_lattice, lattice_score
+from texsynth.lattice import autocorrelations, find_lattice, lattice_score
 from texsynth.losses import (
     IMAGE,
     CalibratedSum,
     FeatureAutocorrelationLoss,
     ShiftedGramLoss,
     SpectrumLoss,
-    autocorrelations,
     shifted_gram,
 )
 from texsynth.objective import periodic_component, spectrum_target

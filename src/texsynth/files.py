@@ -80,6 +80,12 @@ def check_new(path: str | os.PathLike, overwrite: bool = False) -> Path:
     return p
 
 
+def sidecar_path(image: str | os.PathLike) -> Path:
+    """The JSON sidecar beside an image: ``out.png`` → ``out.json``."""
+    p = Path(image)
+    return p.with_suffix(".json") if p.suffix else Path(f"{p}.json")
+
+
 def current_umask() -> int:
     """The process's file-creation mask (reading it means setting it, so set it back)."""
     mask = os.umask(0)

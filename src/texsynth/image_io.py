@@ -235,18 +235,21 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in known)
 
 
+def resample(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """(C, H, W) in [0, 1] resampled to ``height``×``width``: bilinear, antialiased when it
+    shrinks (texsynth's one resampler: sources, coarse scales, crops)."""
+    out = torch.nn.functional.interpolate(
+        pixels[None], size=(height, width), mode="bilinear", antialias=True, align_corners=False
+    )
+    return out[0].clamp(0, 1)
+
+
 def resize_and_crop(pixels: torch.Tensor, side: int) -> torch.Tensor:
     """Resize (C, H, W) so the shorter side is ``side`` (antialiased), then centre-crop a square."""
     _, h, w = pixels.shape
     scale = side / min(h, w)
     new_h, new_w = max(side, round(h * scale)), max(side, round(w * scale))
-    resized = torch.nn.functional.interpolate(
-        pixels.unsqueeze(0),
-        size=(new_h, new_w),
-        mode="bilinear",
-        antialias=True,
-        align_corners=False,
-    )[0].clamp(0, 1)
+    resized = resample(pixels, new_h, new_w)
     top, left = (new_h - side) // 2, (new_w - side) // 2
     return resized[:, top : top + side, left : left + side]
 

@@ -46,17 +46,27 @@ def autocorrelation(image: torch.Tensor, max_lag: int) -> np.ndarray:
     """Normalised autocorrelation of the luminance of (C, H, W) ``image`` at lags up to
     ``max_lag`` px: a (2L+1, 2L+1) array centred on lag (0, 0), where it is 1."""
     gray = image.double().mean(0) if image.shape[0] > 1 else image[0].double()
-    x = gray - gray.mean()
-    size = (x.shape[0] + max_lag, x.shape[1] + max_lag)  # zero padding: no wrap-around
+    r = autocorrelations(gray - gray.mean(), max_lag)
+    return (r / r[max_lag, max_lag].clamp_min(1e-12)).numpy()
 
-    def correlate(a: torch.Tensor) -> torch.Tensor:
-        return torch.fft.irfft2(torch.fft.rfft2(a, s=size).abs() ** 2, s=size)
 
-    overlap = correlate(torch.ones_like(x)).round().clamp_min(1)
-    r = correlate(x) / overlap
-    r = r / r[0, 0].clamp_min(1e-12)
-    r = torch.roll(r, shifts=(max_lag, max_lag), dims=(0, 1))
-    return r[: 2 * max_lag + 1, : 2 * max_lag + 1].numpy()
+def autocorrelations(maps: torch.Tensor, max_lag: int) -> torch.Tensor:
+    """(…, H, W) maps → (…, 2L+1, 2L+1): each map's mean product with itself at every lag
+    up to L = ``max_lag`` positions, centred on lag (0, 0). Zero-padded FFT, divided by the
+    overlap at each lag, so nothing wraps around. (Pixels here, feature maps in the
+    autocorrelation structure term: texsynth's one autocorrelation.)"""
+    h, w = maps.shape[-2:]
+    size = (h + max_lag, w + max_lag)
+
+    def correlate(x: torch.Tensor) -> torch.Tensor:
+        spectrum = torch.fft.rfft2(x, s=size)
+        # S·S̄ rather than |S|²: the gradient of abs() is undefined where S is 0.
+        return torch.fft.irfft2(spectrum * spectrum.conj(), s=size)
+
+    overlap = correlate(torch.ones(h, w, dtype=maps.dtype, device=maps.device))
+    found = correlate(maps) / overlap.round().clamp_min(1)
+    found = torch.roll(found, shifts=(max_lag, max_lag), dims=(-2, -1))
+    return found[..., : 2 * max_lag + 1, : 2 * max_lag + 1]
 
 
 def prominence(image: torch.Tensor, max_lag: int) -> tuple[np.ndarray, np.ndarray]:

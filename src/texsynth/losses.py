@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from .lattice import autocorrelations
 from .statistics import gram_matrix, tile_gram_matrices
 
 
@@ -393,19 +394,3 @@ class FeatureAutocorrelationLoss(LayerLoss):
             found = autocorrelations(f.to(torch.promote_types(f.dtype, target.dtype)), max_lag)
             out[name] = ((found - target) ** 2).mean(dim=(1, 2, 3))
         return out
-
-
-def autocorrelations(features: torch.Tensor, max_lag: int) -> torch.Tensor:
-    """(B, N, H, W) maps → (B, N, 2L+1, 2L+1): each map's mean product with itself at every
-    lag up to L = ``max_lag`` positions (zero-padded FFT, divided by the overlap)."""
-    _, _, h, w = features.shape
-    size = (h + max_lag, w + max_lag)
-
-    def correlate(x: torch.Tensor) -> torch.Tensor:
-        spectrum = torch.fft.rfft2(x, s=size)
-        return torch.fft.irfft2(spectrum * spectrum.conj(), s=size)
-
-    overlap = correlate(torch.ones(h, w, dtype=features.dtype, device=features.device))
-    found = correlate(features) / overlap.round().clamp_min(1)
-    found = torch.roll(found, shifts=(max_lag, max_lag), dims=(-2, -1))
-    return found[..., : 2 * max_lag + 1, : 2 * max_lag + 1]

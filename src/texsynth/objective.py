@@ -16,7 +16,7 @@ import torch
 
 from .errors import TexsynthError
 from .image_io import LoadedImage
-from .lattice import Lattice
+from .lattice import Lattice, autocorrelations
 from .losses import (
     FeatureAutocorrelationLoss,
     GuidedGramLoss,
@@ -25,7 +25,6 @@ from .losses import (
     SpectrumLoss,
     TiledGramLoss,
     WeightedSum,
-    autocorrelations,
     shifted_gram,
 )
 from .statistics import TextureStatistics, gram_matrix

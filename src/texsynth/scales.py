@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from .errors import SizeError, TexsynthError
+from .image_io import resample
 
 # scales="auto" keeps the coarsest image and source at least this many pixels per side …
 AUTO_SCALE_MIN_SIDE = 64
@@ -120,14 +121,7 @@ def full_size_iterations(iters: int, coarse_iters: int, area: int, iters_side: i
 def shrink(pixels: torch.Tensor, factor: int) -> torch.Tensor:
     """(C, H, W) reduced by ``factor`` along each side, antialiased."""
     _, h, w = pixels.shape
-    out = torch.nn.functional.interpolate(
-        pixels[None],
-        size=(max(1, h // factor), max(1, w // factor)),
-        mode="bilinear",
-        antialias=True,
-        align_corners=False,
-    )
-    return out[0].clamp(0, 1)
+    return resample(pixels, max(1, h // factor), max(1, w // factor))
 
 
 def halved(pixels: torch.Tensor, times: int) -> torch.Tensor:

@@ -34,6 +34,7 @@ from .image_io import (
     LoadedImage,
     load_image,
     load_label_map,
+    resample,
     save_image,
 )
 from .lattice import Lattice, find_lattice
@@ -301,10 +302,7 @@ def _rescaled(
     if isinstance(source, TextureStatistics):
         raise TexsynthError("source_scale needs source images, not statistics")
     _, h, w = source.pixels.shape
-    size = (max(1, round(h * factor)), max(1, round(w * factor)))
-    pixels = torch.nn.functional.interpolate(
-        source.pixels[None], size=size, mode="bilinear", antialias=True, align_corners=False
-    )[0].clamp(0, 1)
+    pixels = resample(source.pixels, max(1, round(h * factor)), max(1, round(w * factor)))
     return LoadedImage(pixels, source.name)
 
 

@@ -23,10 +23,6 @@ from .options import (
 )
 
 
-def sidecar_path(image_path: Path) -> Path:
-    return image_path.with_suffix(".json") if image_path.suffix else Path(f"{image_path}.json")
-
-
 def check_image_extension(path: Path) -> None:
     from PIL import Image
 
@@ -95,7 +91,7 @@ def synth(
     --guide, one texture per region of the label map. Every recipe option defaults to the
     preset's value.
     """
-    from ..files import check_new, write_files
+    from ..files import check_new, sidecar_path, write_files
     from ..image_io import image_writer
     from ..synthesis import synthesize
 

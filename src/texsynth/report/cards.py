@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..batch import INDEX_COLUMNS, cell
+from ..job_index import INDEX_COLUMNS, cell
 from ..recipe import PRESETS
 
 SIDECAR_KEYS = frozenset({"recipe", "task", "facts"})
