@@ -52,6 +52,7 @@ from texsynth import TextureModel, load_weights, synthesize
 from texsynth.image_io import load_image, resize_and_crop
 from texsynth.metrics import evaluate
 from texsynth.network import fast_bfloat16
+from texsynth.objective import gram_loss
 
 LAYERS = ("conv1_1", "pool1", "pool2", "pool3", "pool4")
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
@@ -231,15 +232,15 @@ def levers(weights, source: torch.Tensor) -> list[tuple[str, float, str]]:
     model = TextureModel.from_weights(weights)
     c, h, w = source.shape
     target = model.statistics(source)
-    loss32 = model.loss(target)
+    loss32 = gram_loss(model, target)
     # bfloat16 models are channels-last; this lever's row is the NCHW layout of before.
     model16 = model.with_precision("bfloat16")
     model16.network.to(memory_format=torch.contiguous_format)
-    loss16 = model16.loss(model16.statistics(source))
+    loss16 = gram_loss(model16, model16.statistics(source))
     # The network never runs past the deepest requested layer, so "truncating" it saves
     # only the unused weights; what a deeper cut costs is shown by adding pool5.
     full = TextureModel.from_weights(weights, layers=[*LAYERS, "pool5"])
-    full_loss = full.loss(full.statistics(source))
+    full_loss = gram_loss(full, full.statistics(source))
     x = torch.rand(1, c, h, w, generator=torch.Generator().manual_seed(0))
     batch = torch.rand(4, c, h, w, generator=torch.Generator().manual_seed(1))
 
@@ -312,7 +313,7 @@ def evaluation_floor(weights, source: torch.Tensor, device: torch.device = CPU) 
     model = TextureModel.from_weights(weights, device=device)
     if native:
         model = model.with_precision("bfloat16")
-    loss = model.loss(model.statistics(source.to(device)))
+    loss = gram_loss(model, model.statistics(source.to(device)))
     plain = PlainVGG19(weights.state_dict).to(device)
     x = torch.rand(1, *source.shape, generator=torch.Generator().manual_seed(0)).to(device)
 

@@ -96,6 +96,9 @@ class EfficientNetLite0(nn.Module):
     """
 
     arch = "efficientnet-lite0"
+    input_range = (0.0, 1.0)
+    repaddable = False
+    native_bfloat16 = False
     pool = "none"
     padding = "same"
 

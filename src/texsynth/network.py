@@ -9,16 +9,15 @@ mean/std-normalised RGB for torchvision weights).
 Gatys et al. replace max pooling by average pooling, which gives smoother gradients and
 better syntheses; ``pool="avg"`` is the default, ``pool="max"`` the original VGG.
 
-A texture model only needs from its network: ``layer_names`` (forward order),
-``channels(layer)``, ``downsampling(layer)``, ``estimate_memory_bytes(w, h, layer)`` and
-``forward(images, layers) -> {layer: (B, N, H, W)}``. :class:`VGG` and
-:class:`MultiScaleNet` both provide them.
+What a texture model needs of its network is :class:`FeatureNetwork`: the layers and
+their sizes, the forward pass, and flags for what the network can do (a texture model
+asks those, never the network's class).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +30,46 @@ ARCHITECTURES: dict[str, tuple[tuple[int, int, int], ...]] = {
     "vgg19": ((1, 2, 64), (2, 2, 128), (3, 4, 256), (4, 4, 512), (5, 4, 512)),
     "vgg16": ((1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512), (5, 3, 512)),
 }
+
+
+@runtime_checkable
+class FeatureNetwork(Protocol):
+    """A feature network a :class:`~texsynth.texture_model.TextureModel` can use.
+
+    Capabilities: ``input_range`` is the pixel range it takes (every network here maps
+    [0, 1] RGB to its training input itself); ``pool`` names its pooling (``"none"``
+    where it has none to choose); ``repaddable`` says :meth:`with_padding` works (circular
+    padding, for tileable output); ``native_bfloat16`` that it runs in bfloat16 with
+    channels-last maps (the fast precision).
+    """
+
+    arch: str
+    last_layer: str
+    layer_names: tuple[str, ...]  # in forward order
+    pool: str
+    padding: str
+    input_range: tuple[float, float]
+    repaddable: bool
+    native_bfloat16: bool
+
+    def with_padding(self, padding: PaddingMode) -> VGG:
+        """A copy with another padding mode (same weights, dtype and memory layout)."""
+        if padding == self.padding:
+            return self
+        net = VGG(self.last_layer, self.pool, padding, arch=self.arch)
+        net.load_state_dict(self.state_dict())
+        weight = next(self.parameters())
+        return net.to(weight.device, weight.dtype, memory_format=self.memory_format).eval()
+
+    def channels(self, layer: str) -> int: ...
+
+    def downsampling(self, layer: str) -> int: ...
+
+    def estimate_memory_bytes(
+        self, width: int, height: int, last_layer: str, batch: int = 1, bytes_per_value: int = 4
+    ) -> int: ...
+
+    def __call__(self, image: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]: ...
 
 
 def layer_sequence(arch: str = "vgg19") -> list[tuple[str, int]]:
@@ -86,6 +125,10 @@ class VGG(nn.Module):
         arch: ``"vgg19"`` (the paper's network) or ``"vgg16"``.
     """
 
+    input_range = (0.0, 1.0)
+    repaddable = True
+    native_bfloat16 = True
+
     def __init__(
         self,
         last_layer: str = "pool4",
@@ -120,6 +163,15 @@ class VGG(nn.Module):
                 in_channels = out_channels
         for p in self.parameters():
             p.requires_grad_(False)
+
+    def with_padding(self, padding: PaddingMode) -> VGG:
+        """A copy with another padding mode (same weights, dtype and memory layout)."""
+        if padding == self.padding:
+            return self
+        net = VGG(self.last_layer, self.pool, padding, arch=self.arch)
+        net.load_state_dict(self.state_dict())
+        weight = next(self.parameters())
+        return net.to(weight.device, weight.dtype, memory_format=self.memory_format).eval()
 
     def channels(self, layer: str) -> int:
         return self._channels[layer]
@@ -301,6 +353,9 @@ class MultiScaleNet(nn.Module):
 
     pool = "none"
     padding: PaddingMode = "zeros"
+    input_range = (0.0, 1.0)
+    repaddable = False
+    native_bfloat16 = False
 
     def __init__(
         self,
@@ -351,6 +406,15 @@ class MultiScaleNet(nn.Module):
     def filters(self) -> torch.Tensor:
         """All filters, in map order, centred in the largest support: (N, 3, k, k)."""
         return self._bank(self.sizes)
+
+    def with_padding(self, padding: PaddingMode) -> VGG:
+        """A copy with another padding mode (same weights, dtype and memory layout)."""
+        if padding == self.padding:
+            return self
+        net = VGG(self.last_layer, self.pool, padding, arch=self.arch)
+        net.load_state_dict(self.state_dict())
+        weight = next(self.parameters())
+        return net.to(weight.device, weight.dtype, memory_format=self.memory_format).eval()
 
     def channels(self, layer: str) -> int:
         return len(self.sizes) * self.maps_per_size

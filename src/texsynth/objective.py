@@ -19,9 +19,11 @@ from .image_io import LoadedImage
 from .lattice import Lattice, autocorrelations
 from .losses import (
     FeatureAutocorrelationLoss,
+    GramLoss,
     GuidedGramLoss,
     Loss,
     ShiftedGramLoss,
+    SlicedWassersteinLoss,
     SpectrumLoss,
     TiledGramLoss,
     WeightedSum,
@@ -54,11 +56,32 @@ class ObjectiveTarget:
             raise TexsynthError(f"spatial guidance works with the Gram loss only, not {loss}")
 
 
+def gram_loss(model: TextureModel, statistics: TextureStatistics) -> GramLoss:
+    """The paper's loss Σ_l w_l E_l against ``statistics``, on ``model``'s layers."""
+    grams = statistics.subset(model.layers).grams
+    return GramLoss({k: g.to(model.device) for k, g in grams.items()}, model.layer_weights)
+
+
+@torch.no_grad()
+def swd_loss(
+    model: TextureModel,
+    image: LoadedImage | torch.Tensor,
+    directions: int | None = None,
+    seed: int = 0,
+) -> SlicedWassersteinLoss:
+    """Heitz et al.'s sliced Wasserstein loss against ``image``'s features on ``model``'s
+    layers (it needs the image itself: it matches whole feature distributions)."""
+    pixels = image.pixels if isinstance(image, LoadedImage) else image
+    feats = model.features(pixels.unsqueeze(0).to(model.device))
+    targets = {name: f[0].flatten(1).float() for name, f in feats.items()}
+    return SlicedWassersteinLoss(targets, model.layer_weights, directions, seed)
+
+
 def gram(target: ObjectiveTarget) -> Loss:
     """The paper's Gram loss; with a guide, one guided Gram term per region."""
     model = target.model
     if target.regions is None:
-        return model.loss(target.statistics)
+        return gram_loss(model, target.statistics)
     grams = [s.subset(model.layers).grams for s in target.regions]
     return GuidedGramLoss(grams, target.masks, model.layer_weights)
 
@@ -108,14 +131,14 @@ def borderless_grams(model: TextureModel, source: torch.Tensor) -> dict[str, tor
 def sliced_wasserstein(target: ObjectiveTarget) -> Loss:
     """Heitz et al.'s sliced Wasserstein loss (needs the source image)."""
     target.unguided("swd")
-    return target.model.swd_loss(target.source_image("swd"), seed=target.seed)
+    return swd_loss(target.model, target.source_image("swd"), seed=target.seed)
 
 
 def gram_and_swd(target: ObjectiveTarget) -> Loss:
     """Both, with equal weights."""
     target.unguided("gram+swd")
-    swd = target.model.swd_loss(target.source_image("gram+swd"), seed=target.seed)
-    return WeightedSum([target.model.loss(target.statistics), swd])
+    swd = swd_loss(target.model, target.source_image("gram+swd"), seed=target.seed)
+    return WeightedSum([gram_loss(target.model, target.statistics), swd])
 
 
 # ------------------------------------------------------- the terms of registry.STRUCTURES ----

