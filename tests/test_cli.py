@@ -275,7 +275,7 @@ def test_figure_command_writes_its_folder(run_cli, tmp_path):
         (("figure", "fig5"), 1, "unknown figure 'fig5'"),
         (("figure", "layers", "--data", "x"), 2, "--data applies to figure readout"),
         (("figure", "networks", "--budgets", "10,0"), 2, "numbers >= 1"),
-        (("figure", "networks", "--networks", "vgg19,vgg20"), 1, "unknown network 'vgg20'"),
+        (("figure", "networks", "--networks", "vgg19,vgg20"), 2, "unknown value 'vgg20'"),
         (("figure", "layers", "--networks", "vgg19"), 2, "--networks applies to figure networks"),
         (("figure", "layers", "--size", "8"), 2, "--size"),
         (("figure", "layers", "--source", "/no/such.png"), 1, "no such file"),

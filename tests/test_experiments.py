@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from PIL import Image
 
 from texsynth.errors import TexsynthError
-from texsynth.experiments import EXPERIMENTS, Settings, readout, run_all, run_experiment
+from texsynth.experiments import EXPERIMENTS, Settings, run_all, run_experiment
 from texsynth.experiments.other_networks import selected_networks
 from texsynth.experiments.readout import (
     READOUT_LAYERS,
@@ -21,6 +22,8 @@ from texsynth.experiments.readout import (
 )
 from texsynth.recipe import make_recipe
 
+# The shared sample beside the checkout (as CI lays it out), wherever pytest runs from.
+IMAGENET_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "imagenet-sample"
 TINY = Settings(
     size=32,
     iters=8,
@@ -34,9 +37,8 @@ TINY = Settings(
 @pytest.fixture(scope="module")
 def figures(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("figures")
-    with pytest.MonkeyPatch.context() as patch:  # the built-in stand-in, whatever is shared
-        patch.setattr(readout, "IMAGENET_SAMPLE", out / "no-sample")
-        run_all(TINY, out)
+    # The built-in stand-in, whatever is shared.
+    run_all(dataclasses.replace(TINY, imagenet_sample=str(out / "no-sample")), out)
     return out
 
 
@@ -132,16 +134,16 @@ def test_random_vgg_is_worse_than_trained_on_the_held_out_metric(figures: Path) 
     table = rows(figures, "networks")
     assert {r["model"] for r in table} == {
         "vgg19",
-        "vgg19_original",
-        "efficientnet_lite0",
-        "hed_vgg16",
-        "vgg19_random",
-        "multiscale_random",
+        "vgg19-original",
+        "efficientnet-lite0",
+        "vgg16-hed",
+        "vgg19-random",
+        "multiscale",
     }
     assert all(float(r["gram_error_vgg19"]) > 0 for r in table)  # every row held out
     for source in ("ihc", "brick"):
         err = {r["model"]: float(r["gram_error_vgg19"]) for r in table if r["source"] == source}
-        assert err["vgg19_random"] > err["vgg19"]
+        assert err["vgg19-random"] > err["vgg19"]
     # Every network's synthesis made progress on its own loss (grey sources included).
     for r in table:
         assert float(r["final_loss"]) < float(r["initial_loss"]), r
@@ -153,12 +155,12 @@ def test_networks_figure_runs_the_chosen_rows_judged_by_the_trained_vgg(tmp_path
     trained VGG-19 (built for that though not a row), and a caption of those rows alone."""
     settings = Settings(
         size=32, iters=4, sources=("builtin:brick",), progress=False,
-        networks=selected_networks(["multiscale_random", "vgg19_random"]),
+        networks=selected_networks(["multiscale", "vgg19-random"]),
     )  # fmt: skip
-    assert settings.networks == ("vgg19_random", "multiscale_random")
+    assert settings.networks == ("vgg19-random", "multiscale")
     run_experiment("networks", settings, tmp_path)
     table = rows(tmp_path, "networks")
-    assert [r["model"] for r in table] == ["vgg19_random", "multiscale_random"]
+    assert [r["model"] for r in table] == ["vgg19-random", "multiscale"]
     assert all(float(r["gram_error_vgg19"]) > 0 for r in table)
     caption = record(tmp_path, "networks")["caption"]
     assert "on 2 networks (of the figure's 6)" in caption
@@ -168,7 +170,7 @@ def test_networks_figure_runs_the_chosen_rows_judged_by_the_trained_vgg(tmp_path
 
 
 def test_networks_figure_refuses_an_unknown_row() -> None:
-    with pytest.raises(TexsynthError, match=r"unknown network 'vgg20'.*multiscale_random"):
+    with pytest.raises(TexsynthError, match=r"unknown network 'vgg20'.*multiscale"):
         selected_networks(["vgg19", "vgg20"])
 
 
@@ -215,13 +217,13 @@ def test_imagenet_sample_superclasses_are_balanced_and_disjoint(tmp_path: Path) 
         i for ranges in SUPERCLASSES.values() for lo, hi in ranges for i in range(lo, hi + 1)
     ]
     assert len(indices) == len(set(indices)) and max(indices) < 1000  # no class in two
-    if not readout.IMAGENET_SAMPLE.is_dir():
+    if not IMAGENET_SAMPLE.is_dir():
         pytest.skip("../shared/imagenet-sample is not here")
-    paths, labels = imagenet_sample_dataset(readout.IMAGENET_SAMPLE, seed=0)
+    paths, labels = imagenet_sample_dataset(IMAGENET_SAMPLE, seed=0)
     counts = {name: labels.count(name) for name in SUPERCLASSES}
     assert min(counts.values()) >= 25 and max(counts.values()) <= 48, counts
     assert paths[labels.index("dogs")].name.startswith("n02")  # dogs: n02085620 … n02113978
-    assert imagenet_sample_dataset(readout.IMAGENET_SAMPLE, seed=0) == (paths, labels)
+    assert imagenet_sample_dataset(IMAGENET_SAMPLE, seed=0) == (paths, labels)
     with pytest.raises(TexsynthError, match="1,000 photographs"):
         imagenet_sample_dataset(tmp_path)
 
@@ -239,3 +241,13 @@ def test_sources_non_textures_and_unique_labels() -> None:
     assert all(s.pixels.shape[1:] == (32, 32) for s in sources)
     with pytest.raises(TexsynthError, match="must differ"):
         load_sources(["builtin:brick", "builtin:brick"], 32)
+
+
+def test_figure_networks_take_registry_names_and_old_names_with_a_note() -> None:
+    from texsynth.experiments.settings import network_names
+    from texsynth.registry import NETWORKS
+
+    assert network_names("vgg19,multiscale") == ("vgg19", "multiscale")
+    with pytest.warns(UserWarning, match="registry's names"):
+        assert network_names("hed_vgg16,vgg19_random") == ("vgg16-hed", "vgg19-random")
+    assert set(network_names(",".join(NETWORKS.names))) == set(NETWORKS.names)

@@ -188,6 +188,7 @@ name_list.metavar = "NAME,…"  # type: ignore[attr-defined]
 number_list.metavar = "W,…"  # type: ignore[attr-defined]
 path_list.metavar = "PATH;…"  # type: ignore[attr-defined]
 path_text.metavar = "PATH"  # type: ignore[attr-defined]
+whole_number_list.metavar = "N,…"  # type: ignore[attr-defined]
 scales_or_auto.metavar = "K|auto"  # type: ignore[attr-defined]
 image_size.metavar = "WxH"  # type: ignore[attr-defined]
 
@@ -201,6 +202,8 @@ class OptionSpec:
     parse: Parser
     flag: str | None = None  # the command-line flag, when it is not --FIELD-NAME
     metavar: str | None = None  # default: the parser's (N, X, WxH, …)
+    repeat: bool = False  # given once per value on the command line (--source a --source b)
+    scope: tuple[str, ...] = ()  # where the option applies (a figure's name); () everywhere
 
     @property
     def value_name(self) -> str | None:
@@ -230,9 +233,11 @@ def declare(
     parse: Parser,
     flag: str | None = None,
     metavar: str | None = None,
+    repeat: bool = False,
+    scope: tuple[str, ...] = (),
 ) -> Any:
     """A dataclass field that is also an option (see :class:`OptionSpec`)."""
-    spec = OptionSpec(help, parse, flag, metavar)
+    spec = OptionSpec(help, parse, flag, metavar, repeat, scope)
     return dataclasses.field(default=default, metadata={"option": spec})
 
 

@@ -40,6 +40,12 @@ def option_from(name: str, spec: OptionSpec, help_suffix: str = "") -> Decorator
     """A click option for one declared field; ``None`` when not given on the command line."""
     flag = flag_of(name, spec)
     text = spec.help + help_suffix
+    if spec.repeat:
+        each = parsed(spec.parse)
+        return click.option(
+            flag, name, multiple=True, metavar=spec.value_name, help=text,
+            callback=lambda ctx, p, values: tuple(each(ctx, p, v) for v in values) or None,
+        )  # fmt: skip
     if spec.is_flag:
         return click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=text)
     if spec.choices is not None and not spec.is_optional:
@@ -49,7 +55,11 @@ def option_from(name: str, spec: OptionSpec, help_suffix: str = "") -> Decorator
     )
 
 
-def _collected(cls: type, into: str, skip: tuple[str, ...], suffix: Callable[[str], str]):
+def declared_options(
+    cls: type, into: str, skip: tuple[str, ...] = (), suffix: Callable[[str], str] = lambda _: ""
+) -> Decorator:
+    """Every declared field of ``cls`` as an option, the given ones collected into the
+    keyword ``into`` as one dict (fields not given are left out)."""
     names = [name for name, _ in declared(cls) if name not in skip]
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -69,7 +79,9 @@ def _collected(cls: type, into: str, skip: tuple[str, ...], suffix: Callable[[st
 
 def recipe_options(skip: tuple[str, ...] = ()) -> Decorator:
     """Every recipe field as an option, collected into ``recipe_fields``."""
-    return _collected(Recipe, "recipe_fields", skip, lambda name: f"  [{preset_values(name)}]")
+    return declared_options(
+        Recipe, "recipe_fields", skip, lambda name: f"  [{preset_values(name)}]"
+    )
 
 
 def recipe_option(name: str) -> Decorator:
@@ -80,7 +92,7 @@ def recipe_option(name: str) -> Decorator:
 
 def task_options(skip: tuple[str, ...] = ()) -> Decorator:
     """The task's fields as options, collected into ``task_fields``."""
-    return _collected(Task, "task_fields", skip, lambda name: "")
+    return declared_options(Task, "task_fields", skip, lambda name: "")
 
 
 def output_file(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:

@@ -7,28 +7,48 @@ experiment and an HTML index page. The CLI's ``texsynth figure NAME`` calls thes
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from ..errors import OutputError, TexsynthError
-from ..report import write_report
-from . import layer_progression, other_networks, readout, reduced_models
-from .common import FigureRecord, Settings, output_folder
+from .settings import PAPER_ITERS, PAPER_SIZE, Settings
 
-EXPERIMENTS = {
-    layer_progression.NAME: layer_progression,
-    reduced_models.NAME: reduced_models,
-    other_networks.NAME: other_networks,
-    readout.NAME: readout,
+if TYPE_CHECKING:
+    from .common import FigureRecord
+
+# Each figure's name → its module, imported when it runs (names and settings need no torch).
+MODULES = {
+    "layers": "layer_progression",
+    "parameters": "reduced_models",
+    "networks": "other_networks",
+    "readout": "readout",
 }
 # The paper's figure numbers, accepted as names too.
 ALIASES = {"fig2": "layers", "fig3a": "parameters", "fig3bc": "networks", "fig4": "readout"}
 
 
+def experiment(key: str) -> ModuleType:
+    """The module of figure ``key`` (its ``NAME``, ``TITLE`` and ``run``)."""
+    return importlib.import_module(f"{__name__}.{MODULES[key]}")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "EXPERIMENTS":  # every figure's module, by name, in the paper's order
+        return {key: experiment(key) for key in MODULES}
+    if name == "FigureRecord":
+        from .common import FigureRecord
+
+        return FigureRecord
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def resolve_name(name: str) -> str:
     key = ALIASES.get(name, name)
-    if key not in EXPERIMENTS:
-        known = ", ".join(list(EXPERIMENTS) + list(ALIASES) + ["all"])
+    if key not in MODULES:
+        known = ", ".join(list(MODULES) + list(ALIASES) + ["all"])
         raise TexsynthError(f"unknown figure {name!r}; choose one of: {known}")
     return key
 
@@ -37,11 +57,13 @@ def run_experiment(
     name: str, settings: Settings, out: str | Path, overwrite: bool = False
 ) -> FigureRecord:
     """Run one experiment into ``out/NAME/`` (replacing it only with ``overwrite``)."""
+    from .common import output_folder
+
     key = resolve_name(name)
     with _prepared(out) as folder:
         target = folder / key
         with output_folder(target, overwrite) as scratch:
-            record = EXPERIMENTS[key].run(settings, scratch)
+            record = experiment(key).run(settings, scratch)
     record.folder = target
     return record
 
@@ -58,14 +80,16 @@ def run_all(settings: Settings, out: str | Path, overwrite: bool = False) -> lis
 def _run_all(settings: Settings, out: Path, overwrite: bool) -> list[FigureRecord]:
     index = out / "index.html"
     if not overwrite:
-        taken = [out / key for key in EXPERIMENTS if (out / key).exists()]
+        taken = [out / key for key in MODULES if (out / key).exists()]
         if index.exists():
             taken.append(index)
         if taken:
             raise OutputError(
                 f"output exists: {', '.join(map(str, taken))} (pass --overwrite to replace it)"
             )
-    records = [run_experiment(key, settings, out, overwrite) for key in EXPERIMENTS]
+    from ..report import write_report
+
+    records = [run_experiment(key, settings, out, overwrite) for key in MODULES]
     write_report(out, overwrite=overwrite)  # the same page as `texsynth report`
     return records
 
@@ -91,8 +115,11 @@ def _prepared(out: str | Path) -> Iterator[Path]:
 
 __all__ = [
     "EXPERIMENTS",
+    "PAPER_ITERS",
+    "PAPER_SIZE",
     "FigureRecord",
     "Settings",
+    "experiment",
     "resolve_name",
     "run_all",
     "run_experiment",

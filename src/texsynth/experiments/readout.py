@@ -72,7 +72,6 @@ SUPERCLASSES: dict[str, tuple[tuple[int, int], ...]] = {
     "food": ((923, 969),),
 }
 SAMPLE_PER_SUPERCLASS = 48  # balanced: at most this many photographs of each
-IMAGENET_SAMPLE = Path(__file__).resolve().parents[3].parent / "shared" / "imagenet-sample"
 SAMPLE_NOTE = (
     "A superclass read-out on a 1,000-photograph ImageNet sample (one photograph per class, "
     "../shared/imagenet-sample; classes grouped by index range into {n} superclasses, at most "
@@ -174,12 +173,13 @@ class Dataset:
 
 def readout_images(settings: Settings) -> tuple[list, list[str], Dataset]:
     """The labelled images: ``--data``, else the ImageNet sample's superclasses when
-    ``../shared`` has it, else the built-in stand-in."""
+    ``settings.imagenet_sample`` is there (default ``../shared/imagenet-sample``), else the
+    built-in stand-in."""
     if settings.data:
         paths, labels = folder_dataset(settings.data, settings.per_class)
         dataset = Dataset(f"folder {settings.data}", "", "")
-    elif IMAGENET_SAMPLE.is_dir():
-        paths, labels = imagenet_sample_dataset(IMAGENET_SAMPLE, settings.seed)
+    elif Path(settings.imagenet_sample).is_dir():
+        paths, labels = imagenet_sample_dataset(settings.imagenet_sample, settings.seed)
         note = SAMPLE_NOTE.format(n=len(SUPERCLASSES), cap=SAMPLE_PER_SUPERCLASS) + " "
         dataset = Dataset("imagenet-sample superclasses", note, "\n(ImageNet sample, superclasses)")
     else:
