@@ -250,4 +250,4 @@ def test_figure_networks_take_registry_names_and_old_names_with_a_note() -> None
     assert network_names("vgg19,multiscale") == ("vgg19", "multiscale")
     with pytest.warns(UserWarning, match="registry's names"):
         assert network_names("hed_vgg16,vgg19_random") == ("vgg16-hed", "vgg19-random")
-    assert set(network_names(",".join(NETWORKS.names))) == set(NETWORKS.names)
+    assert set(network_names(",".join(NETWORKS.names()))) == set(NETWORKS.names())
