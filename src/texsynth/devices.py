@@ -14,13 +14,16 @@ DEVICE_TYPES = ("cpu", "cuda")
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """``device`` as a torch device, refused before any work unless texsynth can run on it."""
+    """``device`` as a torch device, refused before any work unless texsynth can run on it;
+    ``"auto"`` is the GPU where torch sees one, else the CPU."""
+    if str(device) == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
-        raise TexsynthError(f"unknown device {device!r}; use cpu or cuda") from None
+        raise TexsynthError(f"unknown device {device!r}; use auto, cpu or cuda") from None
     if dev.type not in DEVICE_TYPES:
-        raise TexsynthError(f"texsynth does not run on device {device!r}; use cpu or cuda")
+        raise TexsynthError(f"texsynth does not run on device {device!r}; use auto, cpu or cuda")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise TexsynthError("device cuda requested, but no CUDA GPU is available to torch")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():

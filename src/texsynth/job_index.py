@@ -24,7 +24,6 @@ INDEX_COLUMNS: tuple[str, ...] = (
 )
 
 
-
 def cell(value: Any) -> str:
     """A recipe value as one CSV or page cell: lists joined by commas, None empty."""
     if value is None:

@@ -155,7 +155,6 @@ def shared_statistics(
     return cache
 
 
-
 def check_index_writable(outdir: Path, overwrite: bool = False) -> None:
     """Refuse, before any work, to replace an ``index.csv`` that texsynth did not write."""
     index = outdir / INDEX

@@ -70,7 +70,7 @@ def figure(
         if scope and key not in ("all", *scope):
             flag = flag_of(field, specs[field])
             raise click.UsageError(f"{flag} applies to figure {scope[0]}, not {key}")
-    resolve_device(device)
+    device = str(resolve_device(device))  # "auto" chosen once, for every synthesis
     given = dict(settings_fields)
     if paper:
         given.setdefault("size", PAPER_SIZE)

@@ -126,7 +126,12 @@ weights_option = click.option(
 trust_option = click.option(
     "--trust-weights", is_flag=True, help="Use a weights file even if its sha256 is unknown."
 )
-device_option = click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+device_option = click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    help="auto (the GPU where torch sees one, else the CPU), cpu, cuda or cuda:N.",
+)
 overwrite_option = click.option(
     "--overwrite", is_flag=True, help="Replace existing output files (never done unasked)."
 )

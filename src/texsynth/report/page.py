@@ -151,21 +151,30 @@ def _pictures(card: Card, root: Path) -> str:
     image = f'<img src="{_attr(card.thumb)}" width="{width}" height="{height}" loading="lazy" '
     if card.wide:  # a figure: shown whole
         return f'<div class="picture">{link}{image}alt="{_attr(card.title)}"></a></div>'
-    # Synthesis and sources share one pixel scale, so that sizes compare at a glance.
-    total = width + sum(size[0] for _, size in card.source_thumbs)
+    # One pixel scale for all, so that sizes compare at a glance; but the synthesis, the
+    # image being judged, is never drawn smaller than a source: a larger source is drawn
+    # at the synthesis's size, and its caption says by how much it was shrunk.
+    shown = [(src, w, h, min(1.0, width / max(w, 1))) for src, (w, h) in card.source_thumbs]
+    total = width + sum(w * factor for _, w, _, factor in shown)
     pictures = [
         f'<figure class="synthesis" {_share(width, total)}>{link}{image}alt="synthesis"></a>'
-        "<figcaption>synthesis</figcaption></figure>"
+        f"<figcaption>synthesis {width}×{height}</figcaption></figure>"
     ]
     pictures += [
-        f'<figure class="source" {_share(w, total)}><img src="{_attr(src)}" width="{w}" '
-        f'height="{h}" loading="lazy" alt="source"><figcaption>source</figcaption></figure>'
-        for src, (w, h) in card.source_thumbs
+        f'<figure class="source" {_share(w * factor, total)}><img src="{_attr(src)}" '
+        f'width="{w}" height="{h}" loading="lazy" alt="source">'
+        f"<figcaption>{_source_caption(w, h, factor)}</figcaption></figure>"
+        for src, w, h, factor in shown
     ]
     return f'<div class="picture">{"".join(pictures)}</div>'
 
 
-def _share(width: int, total: int) -> str:
+def _source_caption(width: int, height: int, factor: float) -> str:
+    scale = "" if factor == 1 else f", shown at {factor:.2g}×"
+    return f"source {width}×{height}{scale}"
+
+
+def _share(width: float, total: float) -> str:
     return f'style="flex: 0 0 {94 * width / max(total, 1):.1f}%"'
 
 
