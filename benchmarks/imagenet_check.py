@@ -18,8 +18,8 @@ from pathlib import Path
 
 import torch
 
-from texsynth.efficientnet import load_state, weights_path
-from texsynth.image_io import load_image, resize_and_crop
+from texsynth.features.efficientnet import load_state, weights_path
+from texsynth.image.io import load_image, resize_and_crop
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT.parent / "shared" / "imagenet-sample"

@@ -16,7 +16,7 @@ median ratio.
 
 Also measured, as ratios against the float32 evaluation in this process: the levers tried
 (channels-last, bfloat16, truncating the network, batching seeds, thread settings, SciPy's
-overhead), the evaluation metrics of both results (``texsynth.metrics.evaluate``), peak
+overhead), the evaluation metrics of both results (``texsynth.losses.metrics.evaluate``), peak
 memory per size for both recipes (a fresh process per size), and GPU iterations per second
 when CUDA is available.
 
@@ -49,10 +49,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from texsynth import TextureModel, load_weights, synthesize
-from texsynth.image_io import load_image, resize_and_crop
-from texsynth.metrics import evaluate
-from texsynth.network import fast_bfloat16
-from texsynth.objective import gram_loss
+from texsynth.features.network import fast_bfloat16
+from texsynth.image.io import load_image, resize_and_crop
+from texsynth.losses.metrics import evaluate
+from texsynth.losses.objective import gram_loss
 
 LAYERS = ("conv1_1", "pool1", "pool2", "pool3", "pool4")
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
@@ -339,7 +339,7 @@ def start_up(device: torch.device = CPU, load: str = LOAD_WEIGHTS) -> float:
     """Wall seconds of a fresh process that imports texsynth and loads the weights with
     ``load`` (and, on a GPU, creates its context): what a ``texsynth synth`` run spends
     before it synthesises (median of 3)."""
-    code = f"import texsynth.synthesis; {load}"
+    code = f"import texsynth.synthesis.run; {load}"
     if device.type == "cuda":
         code += "; import torch; torch.zeros(1, device='cuda')"
     times = []
@@ -378,7 +378,7 @@ def scipy_overhead(weights, source: torch.Tensor, iters: int = 30) -> list[tuple
 MEMORY_SNIPPET = """
 import sys, time
 from texsynth import TextureModel, synthesize
-from texsynth.image_io import load_image, resize_and_crop
+from texsynth.image.io import load_image, resize_and_crop
 size, preset = int(sys.argv[1]), sys.argv[2]
 source = resize_and_crop(load_image("builtin:ihc").pixels, size)  # statistics at that size too
 t = time.perf_counter()
@@ -510,7 +510,7 @@ def main() -> int:
     ratio = statistics.median(ratios)
     fine_eval = ours["full_size_s_per_eval"]
 
-    print("\nquality (texsynth.metrics.evaluate against the source; lower is better):")
+    print("\nquality (texsynth.losses.metrics.evaluate against the source; lower is better):")
     judge = TextureModel.from_weights(weights)
     images = {
         "baseline": base["image"],

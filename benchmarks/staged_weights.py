@@ -34,7 +34,7 @@ FILES = {
 def stage(folder: Path) -> None:
     """Write the staged files from the installed weights."""
     from texsynth import efficientnet
-    from texsynth.weights import load_hed_weights, load_original_vgg19, load_weights
+    from texsynth.features.weights import load_hed_weights, load_original_vgg19, load_weights
 
     for key, weights in (("normalised", load_weights()), ("original", load_original_vgg19()),
                          ("hed", load_hed_weights())):  # fmt: skip
@@ -49,7 +49,7 @@ def stage(folder: Path) -> None:
 
 
 def staged(path: Path):
-    from texsynth.weights import Weights
+    from texsynth.features.weights import Weights
 
     fields = torch.load(path, weights_only=False)
     return Weights(**(fields | {"path": Path(fields["path"])}))

@@ -4,12 +4,12 @@ Three groups of textures, each source resized and centre-cropped to ``--size`` p
 
 - ``lattice``: the six peer textures with a lattice (grid_0053, meshed_0164, brick_wall,
   lacelike_0073, scaly_0127, bubbly_0111), from ``../shared/peer-textures``;
-- ``synthetic``: periodic textures made here (``texsynth.patterns``);
+- ``synthetic``: periodic textures made here (``texsynth.image.patterns``);
 - ``irregular``: the other peer textures, the no-harm check.
 
 Methods are recipes (the default preset with the fields given), plus ``published`` (the
 peer VGG-19 syntheses, 200 px, where they exist). Every synthesis is scored by
-``texsynth.metrics.evaluate`` against its source (lattice, gram, swd, color, spectrum, copy)
+``texsynth.losses.metrics.evaluate`` against its source (lattice, gram, swd, color, spectrum, copy)
 and timed. The table gives each texture, then medians per group and method, and each
 method's median ratio to ``before`` (the default preset without structure terms) on gram,
 swd and time: the no-harm targets.
@@ -29,10 +29,10 @@ from pathlib import Path
 import torch
 
 from texsynth import TextureModel, synthesize
-from texsynth.errors import TexsynthError
-from texsynth.image_io import load_image, resize_and_crop, save_image
-from texsynth.metrics import METRICS, evaluate
-from texsynth.patterns import bricks, checkerboard, hex_dots
+from texsynth.core.errors import TexsynthError
+from texsynth.image.io import load_image, resize_and_crop, save_image
+from texsynth.image.patterns import bricks, checkerboard, hex_dots
+from texsynth.losses.metrics import METRICS, evaluate
 
 PEER = Path(__file__).resolve().parent.parent.parent / "shared" / "peer-textures"
 LATTICE = ["grid_0053", "meshed_0164", "brick_wall", "lacelike_0073", "scaly_0127", "bubbly_0111"]

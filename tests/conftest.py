@@ -10,9 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
-from texsynth.image_io import load_image, resize_and_crop
-from texsynth.network import CONV_NAMES
-from texsynth.weights import Weights, load_weights
+from texsynth.features.network import CONV_NAMES
+from texsynth.features.weights import Weights, load_weights
+from texsynth.image.io import load_image, resize_and_crop
 
 TORCHVISION_CONV_KEYS = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
 CONV_CHANNELS = (3, 64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512)

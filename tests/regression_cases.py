@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from texsynth.patterns import hex_dots
+from texsynth.image.patterns import hex_dots
 
 from regression_input import pattern_image
 

@@ -197,7 +197,7 @@ def test_batch_cli_option_errors(tmp_path, run_cli, reference):
 
 def test_unreachable_scheduler_is_one_error_and_writes_nothing(reference, tmp_path):
     dask = pytest.importorskip("dask")
-    from texsynth.errors import TexsynthError
+    from texsynth.core.errors import TexsynthError
 
     manifest, _, _ = reference
     with (

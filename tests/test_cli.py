@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from texsynth.errors import TexsynthError
+from texsynth.core.errors import TexsynthError
 
 QUICK = ["--iters", "3", "--layers", "conv1_1,pool1,pool2", "-q"]
 

@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from texsynth.errors import SizeError, TexsynthError
-from texsynth.image_io import load_image, resize_and_crop
-from texsynth.scales import auto_scales, full_size_iterations, plan_scales
-from texsynth.synthesis import synthesize
-from texsynth.texture_model import TextureModel
+from texsynth.core.errors import SizeError, TexsynthError
+from texsynth.image.io import load_image, resize_and_crop
+from texsynth.statistics.model import TextureModel
+from texsynth.synthesis.run import synthesize
+from texsynth.synthesis.scales import auto_scales, full_size_iterations, plan_scales
 
 
 @pytest.fixture(scope="module")

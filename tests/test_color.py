@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from texsynth import TextureModel, synthesize
-from texsynth.color import colorize, luminance
+from texsynth.image.color import colorize, luminance
 
 
 @pytest.fixture(scope="module")

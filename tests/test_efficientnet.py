@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from texsynth import synthesize
-from texsynth.efficientnet import LAYER_NAMES, load_state, normalize_features, weights_path
-from texsynth.errors import TexsynthError
-from texsynth.image_io import load_image, resize_and_crop
-from texsynth.registry import NETWORKS
+from texsynth.core.errors import TexsynthError
+from texsynth.core.registry import NETWORKS
+from texsynth.features.efficientnet import LAYER_NAMES, load_state, normalize_features, weights_path
+from texsynth.image.io import load_image, resize_and_crop
 
 
 def foolbox_imagenet() -> list[Path]:

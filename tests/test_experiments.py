@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from texsynth.errors import TexsynthError
+from texsynth.core.errors import TexsynthError
+from texsynth.core.recipe import make_recipe
 from texsynth.experiments import EXPERIMENTS, Settings, run_all, run_experiment
 from texsynth.experiments.other_networks import selected_networks
 from texsynth.experiments.readout import (
@@ -20,7 +21,6 @@ from texsynth.experiments.readout import (
     builtin_dataset,
     imagenet_sample_dataset,
 )
-from texsynth.recipe import make_recipe
 
 # The shared sample beside the checkout (as CI lays it out), wherever pytest runs from.
 IMAGENET_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "imagenet-sample"
@@ -229,7 +229,7 @@ def test_imagenet_sample_superclasses_are_balanced_and_disjoint(tmp_path: Path) 
 
 
 def test_sources_non_textures_and_unique_labels() -> None:
-    from texsynth.errors import TexsynthError
+    from texsynth.core.errors import TexsynthError
     from texsynth.experiments.common import load_sources
 
     sources = load_sources(["builtin:brick", "builtin:chelsea"], 32, ["builtin:grass"])
@@ -244,8 +244,8 @@ def test_sources_non_textures_and_unique_labels() -> None:
 
 
 def test_figure_networks_take_registry_names_and_old_names_with_a_note() -> None:
+    from texsynth.core.registry import NETWORKS
     from texsynth.experiments.settings import network_names
-    from texsynth.registry import NETWORKS
 
     assert network_names("vgg19,multiscale") == ("vgg19", "multiscale")
     with pytest.warns(UserWarning, match="registry's names"):

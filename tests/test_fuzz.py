@@ -21,8 +21,8 @@ import pytest
 import torch
 from PIL import Image
 
-from texsynth.image_io import load_image
-from texsynth.statistics import TextureStatistics
+from texsynth.image.io import load_image
+from texsynth.statistics.gram import TextureStatistics
 
 QUICK = ["--iters", "2", "--layers", "conv1_1,pool1", "--scales", "1", "-q"]
 
@@ -108,7 +108,7 @@ def test_2_snapshots_never_replace_files(refused, work):
 def test_3_an_output_made_during_the_run_is_left_and_the_result_kept(
     run_cli, work, monkeypatch, taken
 ):
-    import texsynth.synthesis as synthesis
+    import texsynth.synthesis.run as synthesis
 
     real = synthesis.synthesize
 
@@ -219,7 +219,7 @@ def test_8_a_manifest_that_is_not_utf8(refused, work):
 
 
 def test_9_weights_of_another_shape_are_refused(refused, work):
-    from texsynth.weights import random_weights, to_gatys_layout
+    from texsynth.features.weights import random_weights, to_gatys_layout
 
     layout = to_gatys_layout(random_weights(0).state_dict)
     layout["2.weight"] = torch.zeros(32, 3, 3, 3)  # conv1_1 with 32 filters, not 64

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from texsynth.lattice import find_lattice, lattice_score
-from texsynth.metrics import copy_fraction
-from texsynth.patterns import bricks, checkerboard, hex_dots, shuffled_blocks
+from texsynth.image.lattice import find_lattice, lattice_score
+from texsynth.image.patterns import bricks, checkerboard, hex_dots, shuffled_blocks
+from texsynth.losses.metrics import copy_fraction
 
 LATTICES = {"checkerboard": checkerboard, "bricks": bricks, "hex dots": hex_dots}
 

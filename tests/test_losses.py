@@ -1,11 +1,11 @@
 import pytest
 import torch
 
-from texsynth.losses import GramLoss, TiledGramLoss, WeightedSum, gram_layer_loss
-from texsynth.network import VGG19
-from texsynth.statistics import gram_matrix, tile_gram_matrices
-from texsynth.texture_model import TextureModel
-from texsynth.weights import random_weights
+from texsynth.features.network import VGG19
+from texsynth.features.weights import random_weights
+from texsynth.losses.terms import GramLoss, TiledGramLoss, WeightedSum, gram_layer_loss
+from texsynth.statistics.gram import gram_matrix, tile_gram_matrices
+from texsynth.statistics.model import TextureModel
 
 
 def test_gram_loss_value_by_hand():
@@ -62,9 +62,9 @@ def test_loss_is_zero_at_target_and_layer_weights_apply():
 
 
 def test_every_registered_loss_is_a_loss_with_resample(vgg_weights, small_color):
-    from texsynth.losses import Loss
-    from texsynth.objective import ObjectiveTarget
-    from texsynth.registry import LOSSES
+    from texsynth.core.registry import LOSSES
+    from texsynth.losses.objective import ObjectiveTarget
+    from texsynth.losses.terms import Loss
 
     model = TextureModel.from_weights(vgg_weights, layers=["conv1_1", "pool1"])
     target = ObjectiveTarget(model, model.statistics(small_color), _loaded(small_color), 0)
@@ -75,13 +75,13 @@ def test_every_registered_loss_is_a_loss_with_resample(vgg_weights, small_color)
 
 
 def _loaded(pixels):
-    from texsynth.image_io import LoadedImage
+    from texsynth.image.io import LoadedImage
 
     return LoadedImage(pixels, "<tensor>")
 
 
 def test_swd_loss_gradient_matches_finite_differences() -> None:
-    from texsynth.losses import SlicedWassersteinLoss
+    from texsynth.losses.terms import SlicedWassersteinLoss
 
     gen = torch.Generator().manual_seed(0)
     target = torch.rand(4, 30, generator=gen, dtype=torch.float64)
@@ -97,8 +97,8 @@ def test_swd_loss_gradient_matches_finite_differences() -> None:
 
 @pytest.mark.parametrize("kind", ["swd", "gram+swd"])
 def test_other_losses_synthesise_the_texture(vgg_weights, small_color, kind) -> None:
-    from texsynth.metrics import feature_swd
-    from texsynth.synthesis import synthesize
+    from texsynth.losses.metrics import feature_swd
+    from texsynth.synthesis.run import synthesize
 
     model = TextureModel.from_weights(vgg_weights)
     result = synthesize(small_color, 48, model=model, iters=40, loss=kind)
@@ -110,8 +110,8 @@ def test_other_losses_synthesise_the_texture(vgg_weights, small_color, kind) -> 
 
 
 def test_swd_loss_needs_the_source_image(vgg_weights, small_color) -> None:
-    from texsynth.errors import TexsynthError
-    from texsynth.synthesis import synthesize
+    from texsynth.core.errors import TexsynthError
+    from texsynth.synthesis.run import synthesize
 
     model = TextureModel.from_weights(vgg_weights, layers=["conv1_1", "pool1"])
     stats = model.statistics(small_color)
@@ -154,8 +154,8 @@ def test_tiled_gram_loss_gradient_and_one_tile():
 def test_tiled_gram_tiles_are_whole_source_sizes(vgg_weights, small_color):
     """As many tiles as whole source sizes fit along each side; where none or one fits, or
     no single source sets the size, or a guide sets regions, the paper's Gram loss."""
-    from texsynth.losses import GuidedGramLoss
-    from texsynth.objective import ObjectiveTarget, tiled_gram
+    from texsynth.losses.objective import ObjectiveTarget, tiled_gram
+    from texsynth.losses.terms import GuidedGramLoss
 
     model = TextureModel.from_weights(vgg_weights, layers=["conv1_1", "pool1"])
     _, h, w = small_color.shape
@@ -175,8 +175,8 @@ def test_tiled_gram_tiles_are_whole_source_sizes(vgg_weights, small_color):
 def test_tiled_gram_synthesis_matches_every_tile(vgg_weights, small_color):
     """At twice the source's side, each of the 2×2 tiles is pulled to the source's
     statistics: every tile ends far below white noise's loss."""
-    from texsynth.objective import ObjectiveTarget, tiled_gram
-    from texsynth.synthesis import synthesize
+    from texsynth.losses.objective import ObjectiveTarget, tiled_gram
+    from texsynth.synthesis.run import synthesize
 
     model = TextureModel.from_weights(vgg_weights, layers=["conv1_1", "pool1", "pool2"])
     result = synthesize(small_color, 128, model=model, iters=30, scales=1, loss="tiled-gram")
@@ -200,7 +200,7 @@ def test_borderless_grams_see_no_image_border(vgg_weights):
     """A flat grey source: mirrored outwards it stays flat, so every position of every map
     responds alike and each Gram matrix is one position's outer product. With zero padding
     the maps near the border respond to the border, and the Gram matrices differ."""
-    from texsynth.objective import borderless_grams
+    from texsynth.losses.objective import borderless_grams
 
     model = TextureModel.from_weights(vgg_weights, layers=["conv1_1", "pool2", "pool4"])
     flat = torch.full((3, 96, 96), 0.5)
@@ -217,7 +217,7 @@ def test_borderless_grams_see_no_image_border(vgg_weights):
 def test_the_default_preset_tiles_outputs_twice_the_source(vgg_weights, small_color):
     """The default matches source-sized tiles once two fit along a side; below that, and in
     the paper's recipe, it is the paper's Gram loss."""
-    from texsynth.synthesis import synthesize
+    from texsynth.synthesis.run import synthesize
 
     model = TextureModel.from_weights(vgg_weights, layers=["conv1_1", "pool1"])
     kw = {"model": model, "iters": 2, "coarse_iters": 2, "scales": 1}

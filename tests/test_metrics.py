@@ -7,14 +7,14 @@ import json
 import pytest
 import torch
 
-from texsynth.metrics import (
+from texsynth.losses.metrics import (
     color_distance,
     evaluate,
     radial_power_spectrum,
     sliced_wasserstein,
     spectrum_distance,
 )
-from texsynth.texture_model import TextureModel
+from texsynth.statistics.model import TextureModel
 
 
 @pytest.fixture(scope="module")

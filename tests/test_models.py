@@ -6,23 +6,23 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from texsynth.errors import TexsynthError
-from texsynth.network import MULTISCALE_LAYER, VGG, MultiScaleNet, fft_conv2d_same
-from texsynth.objective import gram_loss
-from texsynth.statistics import pca_projection
-from texsynth.texture_model import (
-    DEFAULT_LAYERS,
-    TextureModel,
-    components_for_budget,
-    parameter_count,
-)
-from texsynth.weights import (
+from texsynth.core.errors import TexsynthError
+from texsynth.features.network import MULTISCALE_LAYER, VGG, MultiScaleNet, fft_conv2d_same
+from texsynth.features.weights import (
     HED_MEMBER,
     build_network,
     load_hed_weights,
     normalisation_images,
     normalize_weights,
     random_weights,
+)
+from texsynth.losses.objective import gram_loss
+from texsynth.statistics.gram import pca_projection
+from texsynth.statistics.model import (
+    DEFAULT_LAYERS,
+    TextureModel,
+    components_for_budget,
+    parameter_count,
 )
 
 
@@ -165,7 +165,7 @@ def test_normalising_random_vgg16_sets_mean_activation_to_one() -> None:
     images = normalisation_images(crop=48)[:2]
     w = normalize_weights(random_weights(0, arch="vgg16"), images, last_layer="pool2")
     assert w.arch == "vgg16" and w.provenance["normalised_up_to"] == "pool2"
-    from texsynth.weights import mean_activations
+    from texsynth.features.weights import mean_activations
 
     net = build_network(w, last_layer="pool2")
     means = mean_activations(net, images)

@@ -5,15 +5,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from texsynth.network import (
+from texsynth.features.network import (
     LAYER_CHANNELS,
     LAYER_NAMES,
     VGG19,
     downsampling_factor,
     estimate_memory_bytes,
 )
-from texsynth.texture_model import DEFAULT_LAYERS, TextureModel
-from texsynth.weights import build_network
+from texsynth.features.weights import build_network
+from texsynth.statistics.model import DEFAULT_LAYERS, TextureModel
 
 from regression_input import pattern_image
 

@@ -5,9 +5,9 @@ import pytest
 import scipy.optimize
 import torch
 
-from texsynth.objective import gram_loss
-from texsynth.optimize import ScipyLBFGSB, StopRule, TorchLBFGS
-from texsynth.texture_model import TextureModel
+from texsynth.losses.objective import gram_loss
+from texsynth.optimize.lbfgs import ScipyLBFGSB, StopRule, TorchLBFGS
+from texsynth.statistics.model import TextureModel
 
 
 @pytest.fixture(scope="module")

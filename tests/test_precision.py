@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from texsynth.errors import TexsynthError
-from texsynth.network import MultiScaleNet, fast_bfloat16
-from texsynth.objective import gram_loss
-from texsynth.synthesis import resolve_precision, synthesize
-from texsynth.texture_model import TextureModel
+from texsynth.core.errors import TexsynthError
+from texsynth.features.network import MultiScaleNet, fast_bfloat16
+from texsynth.losses.objective import gram_loss
+from texsynth.statistics.model import TextureModel
+from texsynth.synthesis.run import resolve_precision, synthesize
 
 SMALL = ["conv1_1", "pool1", "pool2"]
 

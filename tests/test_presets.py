@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from texsynth.errors import TexsynthError
-from texsynth.recipe import PRESETS, Recipe, make_recipe
-from texsynth.synthesis import synthesize
-from texsynth.texture_model import TextureModel
+from texsynth.core.errors import TexsynthError
+from texsynth.core.recipe import PRESETS, Recipe, make_recipe
+from texsynth.statistics.model import TextureModel
+from texsynth.synthesis.run import synthesize
 
 SMALL = ["conv1_1", "pool1", "pool2"]
 

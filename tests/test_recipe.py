@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from texsynth.errors import TexsynthError
-from texsynth.options import declared, flag_of
-from texsynth.recipe import PRESETS, Recipe, fields_from, load_recipe, load_run, make_recipe
-from texsynth.registry import LOSSES
-from texsynth.synthesis import synthesize
+from texsynth.core.errors import TexsynthError
+from texsynth.core.options import declared, flag_of
+from texsynth.core.recipe import PRESETS, Recipe, fields_from, load_recipe, load_run, make_recipe
+from texsynth.core.registry import LOSSES
+from texsynth.synthesis.run import synthesize
 
 # A value for every recipe field, each unlike the default preset's, and all compatible.
 EVERY_FIELD = {
@@ -65,7 +65,7 @@ def test_a_registered_loss_becomes_a_recipe_choice(monkeypatch):
     monkeypatch.setattr(LOSSES, "_entries", dict(LOSSES._entries))
     with pytest.raises(TexsynthError, match="unknown value 'mine'"):
         Recipe(loss="mine")
-    LOSSES.register("mine", "texsynth.objective:gram", "the Gram loss under another name")
+    LOSSES.register("mine", "texsynth.losses.objective:gram", "the Gram loss under another name")
     assert Recipe(loss="mine").loss == "mine"
 
 
@@ -214,8 +214,8 @@ def test_recipes_and_the_command_lines_help_need_no_torch():
     import sys
 
     code = (
-        "import sys, texsynth.cli, texsynth.recipe, texsynth.registry;"
-        "texsynth.recipe.make_recipe('paper', iters='7');"
+        "import sys, texsynth.cli, texsynth.core.recipe, texsynth.core.registry;"
+        "texsynth.core.recipe.make_recipe('paper', iters='7');"
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -16,7 +16,7 @@ import json
 import numpy as np
 import pytest
 
-from texsynth.network import fast_bfloat16
+from texsynth.features.network import fast_bfloat16
 
 from regression_cases import CASES, DATA, run_case
 

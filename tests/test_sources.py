@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from texsynth import TextureModel, synthesize
-from texsynth.errors import TexsynthError
-from texsynth.image_io import load_image, resize_and_crop
-from texsynth.metrics import relative_gram_error
-from texsynth.statistics import pool_statistics
+from texsynth.core.errors import TexsynthError
+from texsynth.image.io import load_image, resize_and_crop
+from texsynth.losses.metrics import relative_gram_error
+from texsynth.statistics.gram import pool_statistics
 
 
 @pytest.fixture(scope="module")

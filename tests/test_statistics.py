@@ -1,15 +1,15 @@
 import pytest
 import torch
 
-from texsynth.errors import TexsynthError
-from texsynth.network import LAYER_CHANNELS
-from texsynth.statistics import (
+from texsynth.core.errors import TexsynthError
+from texsynth.features.network import LAYER_CHANNELS
+from texsynth.statistics.gram import (
     TextureStatistics,
     gram_matrix,
     gram_parameter_count,
     tile_gram_matrices,
 )
-from texsynth.texture_model import DEFAULT_LAYERS, parameter_count
+from texsynth.statistics.model import DEFAULT_LAYERS, parameter_count
 
 
 def test_gram_of_known_tensor():

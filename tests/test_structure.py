@@ -4,9 +4,11 @@ import pytest
 import torch
 
 from texsynth import TextureModel, synthesize
-from texsynth.errors import TexsynthError
-from texsynth.lattice import autocorrelations, find_lattice, lattice_score
-from texsynth.losses import (
+from texsynth.core.errors import TexsynthError
+from texsynth.image.lattice import autocorrelations, find_lattice, lattice_score
+from texsynth.image.patterns import bricks, checkerboard, hex_dots
+from texsynth.losses.objective import periodic_component, spectrum_target
+from texsynth.losses.terms import (
     IMAGE,
     CalibratedSum,
     FeatureAutocorrelationLoss,
@@ -14,9 +16,7 @@ from texsynth.losses import (
     SpectrumLoss,
     shifted_gram,
 )
-from texsynth.objective import periodic_component, spectrum_target
-from texsynth.patterns import bricks, checkerboard, hex_dots
-from texsynth.statistics import gram_matrix
+from texsynth.statistics.gram import gram_matrix
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ LATTICE_RUN = {"iters": 30, "coarse_iters": 30, "scales": 2}
 
 
 def test_the_default_preset_keeps_lattices_and_the_paper_preset_does_not_try():
-    from texsynth.recipe import PRESETS
+    from texsynth.core.recipe import PRESETS
 
     default, paper = PRESETS["default"], PRESETS["paper"]
     assert (default.structure, default.structure_loss, default.structure_scales) == (

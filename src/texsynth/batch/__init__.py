@@ -2,7 +2,7 @@
 
 A manifest (CSV, or YAML with a ``grid`` of sources × seeds × presets × … and/or a list
 of ``jobs``) lists the syntheses. Its fields are the task's (source, size, seed, guide),
-the ``preset`` and every :class:`~texsynth.recipe.Recipe` field, by the same names as on
+the ``preset`` and every :class:`~texsynth.core.recipe.Recipe` field, by the same names as on
 the command line (``coarse_iters`` ↔ ``--coarse-iters``), plus an optional ``name``.
 
 Each job writes ``OUTDIR/images/ID.png`` and, last, its sidecar ``ID.json`` (the synthesis's
@@ -14,7 +14,7 @@ loses at most the jobs in flight. ``OUTDIR/index.csv`` lists every job and its s
 Jobs run in this process, in a local process pool, or on a Dask cluster
 (``dask.distributed``): scheduling is the engine's, not ours. Each source's statistics
 (at every coarse-to-fine scale) are computed once, before the jobs start, and shipped to
-the workers in a :class:`~texsynth.statistics.StatisticsCache`.
+the workers in a :class:`~texsynth.statistics.gram.StatisticsCache`.
 
 :mod:`.manifest` reads the jobs, :mod:`.jobs` runs one and writes its files and the index,
 :mod:`.engines` runs them all, here or on Dask.
@@ -22,7 +22,7 @@ the workers in a :class:`~texsynth.statistics.StatisticsCache`.
 
 from __future__ import annotations
 
-from ..job_index import INDEX_COLUMNS, cell
+from ..core.job_index import INDEX_COLUMNS, cell
 from .engines import BatchSummary, run_batch, summary_lines
 from .jobs import (
     check_index_writable,

@@ -1,7 +1,7 @@
 """Where a batch's jobs run: this process, a local process pool, or a Dask cluster
 (``dask.distributed``): scheduling is the engine's, not ours. Each source's statistics (at
 every coarse-to-fine scale) are computed once, before the jobs start, and shipped to the
-workers in a :class:`~texsynth.statistics.StatisticsCache`.
+workers in a :class:`~texsynth.statistics.gram.StatisticsCache`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import TexsynthError
-from ..files import remove_stale_temporaries
-from ..registry import ENGINES
-from ..statistics import StatisticsCache
+from ..core.errors import TexsynthError
+from ..core.files import remove_stale_temporaries
+from ..core.registry import ENGINES
+from ..statistics.gram import StatisticsCache
 from .jobs import (
     _start_pool_worker,
     check_index_writable,

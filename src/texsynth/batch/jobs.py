@@ -16,13 +16,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import OutputError, TexsynthError
-from ..files import sidecar_path, write_files, write_text
-from ..job_index import INDEX, INDEX_COLUMNS, cell, is_texsynth_index
-from ..provenance import file_sha256
-from ..statistics import StatisticsCache
-from ..synthesis import synthesize, warm_statistics
-from ..texture_model import TextureModel
+from ..core.errors import OutputError, TexsynthError
+from ..core.files import sidecar_path, write_files, write_text
+from ..core.job_index import INDEX, INDEX_COLUMNS, cell, is_texsynth_index
+from ..core.provenance import file_sha256
+from ..statistics.gram import StatisticsCache
+from ..statistics.model import TextureModel
+from ..synthesis.run import synthesize, warm_statistics
 from .manifest import Job
 
 

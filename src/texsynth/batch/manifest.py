@@ -1,7 +1,7 @@
 """Manifests: the jobs of a batch, read from CSV or YAML (a grid and/or a job list).
 
 A manifest's fields are the task's (source, size, seed, guide), the ``preset`` and every
-:class:`~texsynth.recipe.Recipe` field, by the same names as on the command line
+:class:`~texsynth.core.recipe.Recipe` field, by the same names as on the command line
 (``coarse_iters`` ↔ ``--coarse-iters``), plus an optional ``name``. Everything is checked
 before any job runs: encoding, quoting, keys given twice, unknown fields, bad values.
 """
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import TexsynthError
-from ..options import OptionSpec, aliases, declared
-from ..recipe import PRESET, Recipe, Task, make_recipe
+from ..core.errors import TexsynthError
+from ..core.options import OptionSpec, aliases, declared
+from ..core.recipe import PRESET, Recipe, Task, make_recipe
 
 # Recipe fields that every job's spec names, given or not, as specs did before recipes:
 # jobs of manifests written then keep their ids (file names) and resume.

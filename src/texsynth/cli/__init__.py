@@ -16,7 +16,7 @@ import warnings
 import click
 
 from .. import __version__
-from ..errors import TexsynthError
+from ..core.errors import TexsynthError
 from .analyze import analyze
 from .batch import EXIT_ERROR, batch
 from .evaluate import evaluate

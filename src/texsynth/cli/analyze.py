@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..errors import OutputError
+from ..core.errors import OutputError
 from .options import (
     device_option,
     force_option,
@@ -41,11 +41,11 @@ def analyze(
     **model_fields: Any,
 ) -> None:
     """Compute SOURCE's Gram statistics once and save them (shareable without the image)."""
-    from ..devices import check_memory, resolve_device
-    from ..files import check_new
-    from ..image_io import load_image
-    from ..recipe import make_recipe
-    from ..registry import NETWORKS
+    from ..core.devices import check_memory, resolve_device
+    from ..core.files import check_new
+    from ..core.recipe import make_recipe
+    from ..core.registry import NETWORKS
+    from ..image.io import load_image
 
     if output.suffix not in (".pt", ".pth", ".texstats"):
         raise OutputError(

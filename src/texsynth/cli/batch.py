@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from ..errors import OutputError
-from ..registry import ENGINES
+from ..core.errors import OutputError
+from ..core.registry import ENGINES
 from .options import (
     device_option,
     force_option,

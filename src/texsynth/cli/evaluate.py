@@ -54,13 +54,13 @@ def evaluate(
     (1 all, 0 none, - when the source has none); copy: the fraction of the synthesis that is
     a near-verbatim copy of the source (0: none).
     """
-    from ..devices import resolve_device
-    from ..files import check_new, write_text
-    from ..image_io import load_image
-    from ..metrics import METRICS
-    from ..metrics import evaluate as evaluate_images
-    from ..registry import DEFAULT_LAYERS
-    from ..texture_model import TextureModel
+    from ..core.devices import resolve_device
+    from ..core.files import check_new, write_text
+    from ..core.registry import DEFAULT_LAYERS
+    from ..image.io import load_image
+    from ..losses.metrics import METRICS
+    from ..losses.metrics import evaluate as evaluate_images
+    from ..statistics.model import TextureModel
 
     if json_path is not None:
         check_new(json_path, overwrite)

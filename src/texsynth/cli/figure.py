@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
+from ..core.options import declared, flag_of
 from ..experiments.settings import Settings
-from ..options import declared, flag_of
 from .options import (
     declared_options,
     device_option,
@@ -60,7 +60,7 @@ def figure(
     synthesis (images/). The defaults are small enough for a laptop CPU; --paper uses the
     paper's 256 px and 1000 iterations.
     """
-    from ..devices import resolve_device
+    from ..core.devices import resolve_device
     from ..experiments import PAPER_ITERS, PAPER_SIZE, resolve_name, run_all, run_experiment
 
     key = "all" if name == "all" else resolve_name(name)

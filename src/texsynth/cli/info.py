@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from ..errors import TexsynthError
+from ..core.errors import TexsynthError
 from .options import weights_option
 
 
@@ -18,10 +18,10 @@ def info(weights_path: Path | None) -> None:
     """Show versions, devices, and whether the weights are found and intact."""
     import torch
 
-    from ..network import fast_bfloat16
-    from ..registry import DEFAULT_LAYERS
-    from ..texture_model import parameter_count
-    from ..weights import DEFAULT_WEIGHTS_SHA256, cache_dir, find_weights, sha256_file
+    from ..core.registry import DEFAULT_LAYERS
+    from ..features.network import fast_bfloat16
+    from ..features.weights import DEFAULT_WEIGHTS_SHA256, cache_dir, find_weights, sha256_file
+    from ..statistics.model import parameter_count
 
     click.echo(
         f"texsynth {__version__}, torch {torch.__version__}, python {sys.version.split()[0]}"

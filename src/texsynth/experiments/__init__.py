@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ..errors import OutputError, TexsynthError
+from ..core.errors import OutputError, TexsynthError
 from .settings import PAPER_ITERS, PAPER_SIZE, Settings
 
 if TYPE_CHECKING:

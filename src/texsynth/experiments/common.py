@@ -26,14 +26,14 @@ from typing import Any
 import torch
 
 from .. import __version__
-from ..errors import OutputError, TexsynthError
-from ..files import DISK_ERRNOS, current_umask, place_folder, reason
-from ..image_io import BUILTIN_PREFIX, load_image, resize_and_crop, save_image
-from ..metrics import relative_gram_error
-from ..recipe import Recipe, make_recipe
-from ..result import SynthesisResult
-from ..synthesis import synthesize
-from ..texture_model import TextureModel
+from ..core.errors import OutputError, TexsynthError
+from ..core.files import DISK_ERRNOS, current_umask, place_folder, reason
+from ..core.recipe import Recipe, make_recipe
+from ..image.io import BUILTIN_PREFIX, load_image, resize_and_crop, save_image
+from ..losses.metrics import relative_gram_error
+from ..statistics.model import TextureModel
+from ..synthesis.result import SynthesisResult
+from ..synthesis.run import synthesize
 from .settings import NON_TEXTURE_SOURCES, Settings
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..metrics import relative_gram_error
-from ..texture_model import DEFAULT_LAYERS, TextureModel
-from ..weights import load_weights
+from ..features.weights import load_weights
+from ..losses.metrics import relative_gram_error
+from ..statistics.model import DEFAULT_LAYERS, TextureModel
 from .common import (
     FigureRecord,
     Run,

@@ -23,10 +23,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import TexsynthError
-from ..network import MULTISCALE_LAYER
-from ..registry import NETWORKS as REGISTRY
-from ..texture_model import TextureModel
+from ..core.errors import TexsynthError
+from ..core.registry import NETWORKS as REGISTRY
+from ..features.network import MULTISCALE_LAYER
+from ..statistics.model import TextureModel
 from .common import (
     FigureRecord,
     Settings,

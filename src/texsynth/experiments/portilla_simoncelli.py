@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..errors import TexsynthError
+from ..core.errors import TexsynthError
 
 # Luminance weights of BT.709 (what skimage.color.rgb2gray uses).
 _LUMA = (0.2125, 0.7154, 0.0721)

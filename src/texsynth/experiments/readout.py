@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import TexsynthError
-from ..image_io import BUILTIN_IMAGES, BUILTIN_PREFIX, list_images, load_image, resize_and_crop
-from ..statistics import gram_matrix
-from ..texture_model import TextureModel
-from ..weights import load_weights
+from ..core.errors import TexsynthError
+from ..features.weights import load_weights
+from ..image.io import BUILTIN_IMAGES, BUILTIN_PREFIX, list_images, load_image, resize_and_crop
+from ..statistics.gram import gram_matrix
+from ..statistics.model import TextureModel
 from .common import FigureRecord, Settings, finish, progress_bar, wrap
 
 NAME = "readout"

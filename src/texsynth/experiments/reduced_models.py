@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..texture_model import (
+from ..features.weights import load_weights
+from ..statistics.model import (
     DEFAULT_LAYERS,
     TextureModel,
     components_for_budget,
     parameter_count,
 )
-from ..weights import load_weights
 from .common import (
     FigureRecord,
     Settings,

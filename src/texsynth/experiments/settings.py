@@ -10,7 +10,7 @@ import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..options import (
+from ..core.options import (
     boolean,
     choice,
     declare,
@@ -20,8 +20,8 @@ from ..options import (
     whole_number,
     whole_number_list,
 )
-from ..recipe import MAX_SEED
-from ..registry import NETWORKS
+from ..core.recipe import MAX_SEED
+from ..core.registry import NETWORKS
 
 # Two textures (one colour, one grey) and one photograph that is not a texture (a cat),
 # all shipped with scikit-image, so the default run needs no downloads.

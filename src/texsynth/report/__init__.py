@@ -2,7 +2,7 @@
 
 The page (``DIR/index.html``) shows a batch's jobs, a folder of syntheses or the paper's
 figures as cards: thumbnail and source, key recipe fields, status and failures, the loss
-curve and, with ``metrics=True``, the quality scores of :func:`texsynth.metrics.evaluate`.
+curve and, with ``metrics=True``, the quality scores of :func:`texsynth.losses.metrics.evaluate`.
 It filters and sorts with a little inline JavaScript and needs no network.
 
 :mod:`.cards` reads the folder, :mod:`.thumbnails` and :mod:`.scores` add what is costly
@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import OutputError, TexsynthError
+from ..core.errors import OutputError, TexsynthError
 from .cards import Card, Collection, collect, short, status_counts
 from .page import href, is_generated, render_page
 from .thumbnails import FOLDER, IMAGE_ERRORS, Thumbnails
@@ -78,7 +78,7 @@ def write_report(
         from .scores import add_scores
 
         add_scores(root, collection.cards, progress)
-    from ..image_io import write_text
+    from ..image.io import write_text
 
     page = write_text(render_page(collection, root, title), page, overwrite=replace)
     thumbnails.prune()

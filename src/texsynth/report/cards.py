@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..job_index import INDEX_COLUMNS, cell
-from ..recipe import PRESETS
+from ..core.job_index import INDEX_COLUMNS, cell
+from ..core.recipe import PRESETS
 
 SIDECAR_KEYS = frozenset({"recipe", "task", "facts"})
 FIGURE_KEYS = frozenset({"experiment", "title", "caption"})

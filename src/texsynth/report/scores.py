@@ -1,5 +1,5 @@
 """``texsynth report --metrics``: each synthesis scored against its first source with
-:func:`texsynth.metrics.evaluate`, cached in ``thumbs/scores.json`` so that a second report
+:func:`texsynth.losses.metrics.evaluate`, cached in ``thumbs/scores.json`` so that a second report
 of the same folder costs nothing."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def add_scores(root: Path, cards: Sequence[Card], progress: bool = False) -> Non
         kept[key] = scores
         card.numbers |= {name: value for name, value in scores.items() if value is not None}
     if kept:
-        from ..image_io import write_text
+        from ..image.io import write_text
 
         cache_path.parent.mkdir(exist_ok=True)
         write_text(json.dumps(kept, indent=1) + "\n", cache_path)
@@ -71,12 +71,12 @@ class _Scorer:
         self.model = None
 
     def scores(self, image: Path, source: str) -> dict[str, float | None]:
-        from ..errors import TexsynthError
-        from ..image_io import load_image
-        from ..metrics import METRICS, evaluate
+        from ..core.errors import TexsynthError
+        from ..image.io import load_image
+        from ..losses.metrics import METRICS, evaluate
 
         if self.model is None:
-            from ..texture_model import TextureModel
+            from ..statistics.model import TextureModel
 
             self.model = TextureModel.from_weights()
         try:

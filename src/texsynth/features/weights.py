@@ -36,9 +36,9 @@ from pathlib import Path
 
 import torch
 
-from .errors import WeightsError
-from .files import place, torch_bytes, write_bytes
-from .image_io import BUILTIN_PREFIX, list_images, load_image, resize_and_crop
+from ..core.errors import WeightsError
+from ..core.files import place, torch_bytes, write_bytes
+from ..image.io import BUILTIN_PREFIX, list_images, load_image, resize_and_crop
 from .network import (
     ARCHITECTURES,
     CAFFE_MEAN_BGR,
@@ -453,7 +453,7 @@ def normalize_weights(
             sd[f"convs.{convs[i + 1]}.weight"] *= scale.view(1, -1, 1, 1)
     provenance = dict(weights.provenance) | {
         "normalised": "true",
-        "procedure": "texsynth.weights.normalize_weights",
+        "procedure": "texsynth.features.weights.normalize_weights",
         "source_sha256": str(weights.sha256),
         "n_images": str(len(images)),
         "pool": pool,

@@ -5,7 +5,7 @@ pages, thumbnails, figures) goes through :func:`write_files`:
 
 1. each file is written to a temporary ``.NAME.*.tmp`` beside its destination;
 2. a failure while writing (disk full, file-size limit, permissions) removes the
-   temporaries and raises :class:`~texsynth.errors.OutputError` naming the file and the
+   temporaries and raises :class:`~texsynth.core.errors.OutputError` naming the file and the
    reason, so no partial file is ever left under the real name;
 3. the temporaries are moved into place. Without ``overwrite`` the move cannot replace
    anything, even a file that appeared after the run's start check: it is a

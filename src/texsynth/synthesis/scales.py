@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from .errors import SizeError, TexsynthError
-from .image_io import resample
+from ..core.errors import SizeError, TexsynthError
+from ..image.io import resample
 
 # scales="auto" keeps the coarsest image and source at least this many pixels per side …
 AUTO_SCALE_MIN_SIDE = 64

@@ -11,10 +11,10 @@ loss or optimiser is one entry here plus its code:
 What each kind of entry builds:
 
 - ``NETWORKS[name](layers, layer_weights, pool, weights, device, verify)`` → a
-  :class:`~texsynth.texture_model.TextureModel` (``layers=None``: the network's own);
+  :class:`~texsynth.statistics.model.TextureModel` (``layers=None``: the network's own);
 - ``LOSSES[name](target)`` and ``STRUCTURES[name](target)`` → a
-  :class:`~texsynth.losses.Loss` for an :class:`~texsynth.objective.ObjectiveTarget`;
-- ``OPTIMIZERS[name]()`` → an object with :meth:`~texsynth.optimize.TorchLBFGS.minimize`.
+  :class:`~texsynth.losses.terms.Loss` for an :class:`~texsynth.losses.objective.ObjectiveTarget`;
+- ``OPTIMIZERS[name]()`` → an object with :meth:`~texsynth.optimize.lbfgs.TorchLBFGS.minimize`.
 
 This module imports nothing else from texsynth: everything may import it.
 """
@@ -88,27 +88,27 @@ NETWORKS = Registry(
     "network",
     {
         "vgg19": Entry(
-            "texsynth.networks:normalised_vgg19",
+            "texsynth.statistics.networks:normalised_vgg19",
             "the paper's: VGG-19 trained on ImageNet, normalised by Gatys et al.",
         ),
         "vgg19-original": Entry(
-            "texsynth.networks:original_vgg19",
+            "texsynth.statistics.networks:original_vgg19",
             "VGG-19 as Simonyan & Zisserman trained it, unnormalised (use with --pool max)",
         ),
         "vgg16-hed": Entry(
-            "texsynth.networks:hed_vgg16",
+            "texsynth.statistics.networks:hed_vgg16",
             "the VGG-16 of HED (Xie & Tu 2015), fine-tuned for edge detection",
         ),
         "vgg19-random": Entry(
-            "texsynth.networks:random_vgg19",
+            "texsynth.statistics.networks:random_vgg19",
             "VGG-19 with random weights (seed 0), normalised like the paper's (Fig. 3C)",
         ),
         "efficientnet-lite0": Entry(
-            "texsynth.networks:efficientnet_lite0",
+            "texsynth.statistics.networks:efficientnet_lite0",
             "EfficientNet-Lite0 trained on ImageNet (Tan & Le 2019), at the ends of its stages",
         ),
         "multiscale": Entry(
-            "texsynth.networks:random_multiscale",
+            "texsynth.statistics.networks:random_multiscale",
             "one layer of random filters of 8 sizes (Ustyuzhaninov et al. 2017)",
         ),
     },
@@ -118,15 +118,15 @@ LOSSES = Registry(
     "loss",
     {
         "gram": Entry(
-            "texsynth.objective:gram", "Gram matrices, the paper's (guided with --guide)"
+            "texsynth.losses.objective:gram", "Gram matrices, the paper's (guided with --guide)"
         ),
         "swd": Entry(
-            "texsynth.objective:sliced_wasserstein",
+            "texsynth.losses.objective:sliced_wasserstein",
             "sliced Wasserstein distance of the feature distributions (Heitz et al. 2021)",
         ),
-        "gram+swd": Entry("texsynth.objective:gram_and_swd", "both, with equal weights"),
+        "gram+swd": Entry("texsynth.losses.objective:gram_and_swd", "both, with equal weights"),
         "tiled-gram": Entry(
-            "texsynth.objective:tiled_gram",
+            "texsynth.losses.objective:tiled_gram",
             "Gram matrices on every source-sized tile of the output (large outputs)",
         ),
     },
@@ -136,16 +136,16 @@ STRUCTURES = Registry(
     "structure term",
     {
         "spectrum": Entry(
-            "texsynth.objective:spectrum_constraint",
+            "texsynth.losses.objective:spectrum_constraint",
             "the source's Fourier spectrum (Liu, Gousseau & Xia 2016)",
         ),
         "shifted-gram": Entry(
-            "texsynth.objective:shifted_gram_matrices",
+            "texsynth.losses.objective:shifted_gram_matrices",
             "Gram matrices of features against their shifts by the lattice vectors "
             "(Berger & Memisevic 2017)",
         ),
         "autocorrelation": Entry(
-            "texsynth.objective:feature_autocorrelation",
+            "texsynth.losses.objective:feature_autocorrelation",
             "each feature map's autocorrelation (Gonthier, Gousseau & Ladjal 2022)",
         ),
     },
@@ -155,10 +155,10 @@ OPTIMIZERS = Registry(
     "optimizer",
     {
         "torch-lbfgs": Entry(
-            "texsynth.optimize:TorchLBFGS", "projected L-BFGS in torch, on the pixels' device"
+            "texsynth.optimize.lbfgs:TorchLBFGS", "projected L-BFGS in torch, on the pixels' device"
         ),
         "scipy-lbfgsb": Entry(
-            "texsynth.optimize:ScipyLBFGSB", "SciPy's L-BFGS-B, the authors' optimiser"
+            "texsynth.optimize.lbfgs:ScipyLBFGSB", "SciPy's L-BFGS-B, the authors' optimiser"
         ),
     },
 )

@@ -24,7 +24,7 @@ import numpy as np
 import scipy.optimize
 import torch
 
-from .errors import TexsynthError
+from ..core.errors import TexsynthError
 
 Objective = Callable[[torch.Tensor], torch.Tensor]
 # callback(iteration, loss, x) -> True to stop early

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
-from .lattice import autocorrelations
-from .statistics import gram_matrix, tile_gram_matrices
+from ..image.lattice import autocorrelations
+from ..statistics.gram import gram_matrix, tile_gram_matrices
 
 
 def gram_layer_loss(gram: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -95,7 +95,7 @@ class TiledGramLoss(LayerLoss):
     source must each hold what the source holds. The share-weighted mean of the tiles' Gram
     matrices is the whole image's, so the whole-image loss is never larger than this one
     (Jensen): it is matched too. The targets should hold no image border
-    (:func:`texsynth.objective.tiled_gram` says why).
+    (:func:`texsynth.losses.objective.tiled_gram` says why).
 
     Args:
         targets: layer → (N, N) source Gram matrices.
@@ -306,7 +306,7 @@ class SpectrumLoss(Loss):
 
     Args:
         target: (C, H, W) image at the synthesis's size whose spectrum is imposed (see
-            :func:`texsynth.objective.spectrum_target`). FFTs run in float32.
+            :func:`texsynth.losses.objective.spectrum_target`). FFTs run in float32.
     """
 
     def __init__(self, target: torch.Tensor) -> None:

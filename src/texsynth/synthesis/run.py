@@ -5,7 +5,7 @@ It runs named stages:
 
 1. :func:`prepare_target`: the texture model in its precision, the sources' statistics,
    the output size;
-2. :func:`plan_scales` (coarse-to-fine, in :mod:`texsynth.scales`);
+2. :func:`plan_scales` (coarse-to-fine, in :mod:`texsynth.synthesis.scales`);
 3. for each scale, :func:`build_objective` (the recipe's loss against the source at that
    scale) and :func:`run_scale` (the optimiser, from white noise or the previous scale);
 4. :func:`finish`: colours and histograms.
@@ -24,11 +24,17 @@ from typing import Any
 
 import torch
 
-from .color import colorize, luminance
-from .devices import check_memory, resolve_device
-from .errors import ImageError, OutputError, SizeError, TexsynthError
-from .files import OutputAppeared, reason
-from .image_io import (
+from ..core.devices import check_memory, resolve_device
+from ..core.errors import ImageError, OutputError, SizeError, TexsynthError
+from ..core.files import OutputAppeared, reason
+from ..core.options import image_size
+from ..core.provenance import fingerprint
+from ..core.recipe import PRESETS, Recipe, Task, make_recipe, preset_name
+from ..core.registry import LOSSES, NETWORKS, OPTIMIZERS, STRUCTURES
+from ..features.network import fast_bfloat16
+from ..features.weights import Weights
+from ..image.color import colorize, luminance
+from ..image.io import (
     BUILTIN_PREFIX,
     ImageLike,
     LoadedImage,
@@ -37,20 +43,19 @@ from .image_io import (
     resample,
     save_image,
 )
-from .lattice import Lattice, find_lattice
-from .losses import IMAGE, CalibratedSum, Loss
-from .network import fast_bfloat16
-from .objective import ObjectiveTarget
-from .optimize import Callback, Optimizer, StopRule
-from .options import image_size
-from .provenance import fingerprint
-from .recipe import PRESETS, Recipe, Task, make_recipe, preset_name
-from .registry import LOSSES, NETWORKS, OPTIMIZERS, STRUCTURES
+from ..image.lattice import Lattice, find_lattice
+from ..losses.objective import ObjectiveTarget
+from ..losses.terms import IMAGE, CalibratedSum, Loss
+from ..optimize.lbfgs import Callback, Optimizer, StopRule
+from ..statistics.gram import (
+    StatisticsCache,
+    TextureStatistics,
+    is_statistics_file,
+    pool_statistics,
+)
+from ..statistics.model import TextureModel
 from .result import ModelFacts, ScaleRecord, SynthesisResult
 from .scales import Scale, halved, plan_scales, upsample
-from .statistics import StatisticsCache, TextureStatistics, is_statistics_file, pool_statistics
-from .texture_model import TextureModel
-from .weights import Weights
 
 Source = ImageLike | LoadedImage | TextureStatistics
 Size = int | tuple[int, int] | None

@@ -17,9 +17,9 @@ from typing import Any
 
 import torch
 
-from .errors import TexsynthError
-from .files import torch_bytes, write_bytes
-from .image_io import LoadedImage
+from ..core.errors import TexsynthError
+from ..core.files import torch_bytes, write_bytes
+from ..image.io import LoadedImage
 
 FORMAT_VERSION = 1
 

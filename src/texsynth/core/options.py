@@ -2,7 +2,7 @@
 
 A dataclass field declared with :func:`declare` carries an :class:`OptionSpec` in its
 metadata. The command line (``texsynth.cli.options``), manifests (``texsynth.batch``), the
-sidecar reader (``texsynth.recipe``) and the Python API all read values through that one
+sidecar reader (``texsynth.core.recipe``) and the Python API all read values through that one
 parser, so a value means the same wherever it is written.
 
 Parsers take text (command line, CSV) or typed values (YAML, JSON, Python) and return the

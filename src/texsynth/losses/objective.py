@@ -5,7 +5,7 @@ structure on top (the spectrum constraint, shifted Gram matrices). A factory rec
 :class:`ObjectiveTarget`: the texture model, the source's statistics at this scale, the
 source image when there is exactly one, the synthesis's size, the source's lattice, and,
 for spatial guidance, each region's statistics and masks. It returns a
-:class:`~texsynth.losses.Loss`.
+:class:`~texsynth.losses.terms.Loss`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import TexsynthError
-from .image_io import LoadedImage
-from .lattice import Lattice, autocorrelations
-from .losses import (
+from ..core.errors import TexsynthError
+from ..image.io import LoadedImage
+from ..image.lattice import Lattice, autocorrelations
+from ..statistics.gram import TextureStatistics, gram_matrix
+from ..statistics.model import TextureModel
+from .terms import (
     FeatureAutocorrelationLoss,
     GramLoss,
     GuidedGramLoss,
@@ -29,8 +31,6 @@ from .losses import (
     WeightedSum,
     shifted_gram,
 )
-from .statistics import TextureStatistics, gram_matrix
-from .texture_model import TextureModel
 
 
 @dataclass

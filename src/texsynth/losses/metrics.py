@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import torch
 
-from .lattice import lattice_score
-from .losses import random_unit_vectors, resample_sorted
-from .statistics import TextureStatistics, gram_matrix
-from .texture_model import TextureModel
+from ..image.lattice import lattice_score
+from ..statistics.gram import TextureStatistics, gram_matrix
+from ..statistics.model import TextureModel
+from .terms import random_unit_vectors, resample_sorted
 
 
 @torch.no_grad()

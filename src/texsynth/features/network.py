@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .registry import POOLS
+from ..core.registry import POOLS
 
 # (block, number of convolutions, output channels) of each architecture.
 ARCHITECTURES: dict[str, tuple[tuple[int, int, int], ...]] = {
@@ -34,7 +34,7 @@ ARCHITECTURES: dict[str, tuple[tuple[int, int, int], ...]] = {
 
 @runtime_checkable
 class FeatureNetwork(Protocol):
-    """A feature network a :class:`~texsynth.texture_model.TextureModel` can use.
+    """A feature network a :class:`~texsynth.statistics.model.TextureModel` can use.
 
     Capabilities: ``input_range`` is the pixel range it takes (every network here maps
     [0, 1] RGB to its training input itself); ``pool`` names its pooling (``"none"``

@@ -3,7 +3,7 @@
 Images inside texsynth are float32 tensors of shape (C, H, W) with values in [0, 1],
 C = 3 for colour and C = 1 for grayscale. Reading accepts any file Pillow can decode
 (palette, RGBA, 16-bit, CMYK … are converted) and a few built-in example images shipped
-by scikit-image (``builtin:NAME``). Writing goes through :mod:`texsynth.files`: a file
+by scikit-image (``builtin:NAME``). Writing goes through :mod:`texsynth.core.files`: a file
 appears complete or not at all.
 """
 
@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from . import files
-from .errors import ImageError
-from .files import Writer, check_new, write_file
-from .files import current_umask as current_umask  # re-exported for users of the API
+from ..core import files
+from ..core.errors import ImageError
+from ..core.files import Writer, check_new, write_file
+from ..core.files import current_umask as current_umask  # re-exported for users of the API
 
 check_output_path = check_new  # the start check's older name, kept for users of the API
 
@@ -268,13 +268,13 @@ def image_format(path: str | os.PathLike) -> str:
 
 
 def image_writer(pixels: torch.Tensor, path: str | os.PathLike) -> Writer:
-    """A :data:`~texsynth.files.Writer` of ``pixels`` in the format ``path`` names."""
+    """A :data:`~texsynth.core.files.Writer` of ``pixels`` in the format ``path`` names."""
     fmt = image_format(path)
     return lambda tmp: to_pil(pixels).save(tmp, format=fmt)
 
 
 def save_image(pixels: torch.Tensor, path: str | os.PathLike, overwrite: bool = True) -> Path:
-    """Write a (C, H, W) image, complete or not at all (:mod:`texsynth.files`); the format
+    """Write a (C, H, W) image, complete or not at all (:mod:`texsynth.core.files`); the format
     follows the extension (PNG if none). ``overwrite=False`` never replaces a file."""
     return write_file(path, image_writer(pixels, path), overwrite)
 
