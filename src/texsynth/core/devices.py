@@ -28,7 +28,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
         raise TexsynthError("device cuda requested, but no CUDA GPU is available to torch")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
         raise TexsynthError(
-            f"device {device!r} requested, but torch sees {torch.cuda.device_count()} GPU(s)"
+            f"device cuda:{dev.index} requested, but torch sees {torch.cuda.device_count()} GPU(s)"
         )
     return dev
 
