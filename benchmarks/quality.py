@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PEER = ROOT.parent / "shared" / "peer-textures"
 # The scores where lower is better and every texture has one (lattice and copy are in
 # benchmarks/structure.py).
-METRICS = ALL_METRICS[:4]
+METRICS = ALL_METRICS[:5]  # gram, swd, color, spectrum, ps
 
 
 def main() -> int:

@@ -82,9 +82,9 @@ def test_evaluate_command_prints_table_and_json(run_cli, color_png, tmp_path) ->
     result = run_cli("evaluate", color_png, color_png, "builtin:brick", "--json", out)
     assert result.code == 0, result.err
     lines = result.out.strip().splitlines()
-    assert lines[0].split() == ["image", "gram", "swd", "color", "spectrum", "lattice", "copy"]
+    assert lines[0].split() == ["image", "gram", "swd", "color", "spectrum", "ps", "lattice", "copy"]
     assert len(lines) == 4 and "no lattice" in lines[3]  # ihc has no periodic lattice
-    assert lines[1].split()[5] == "-"
+    assert lines[1].split()[6] == "-"
     data = json.loads(out.read_text())
     assert data["swd_directions"] == 128 and len(data["results"]) == 2
     assert data["results"][0]["gram"] == pytest.approx(0.0, abs=1e-5)
@@ -94,3 +94,19 @@ def test_evaluate_command_prints_table_and_json(run_cli, color_png, tmp_path) ->
     assert again.code == 1 and "exists" in again.err
     missing = run_cli("evaluate", color_png, tmp_path / "nope.png")
     assert missing.code == 1 and "no such file" in missing.err
+
+
+def test_portilla_simoncelli_distance_is_zero_for_the_source_and_one_for_noise():
+    from texsynth.image.io import load_image, resize_and_crop
+    from texsynth.losses.metrics import ps_distance
+
+    brick = resize_and_crop(load_image("builtin:brick").pixels, 128)
+    assert ps_distance(brick, brick) == 0
+    gen = torch.Generator().manual_seed(1)
+    noise = (torch.randn(1, 96, 160, generator=gen) * brick.std() + brick.mean()).clamp(0, 1)
+    assert 0.8 < ps_distance(brick, noise) < 1.25  # any size; 1 is noise's, by design
+    crop = brick[:, 8:120, 16:112]  # the same texture, another crop
+    grass = resize_and_crop(load_image("builtin:grass").pixels, 128)
+    assert ps_distance(brick, crop) < 0.5 * ps_distance(brick, grass)
+    colour = resize_and_crop(load_image("builtin:ihc").pixels, 64)
+    assert ps_distance(colour, colour.flip(-1)) < ps_distance(colour, torch.rand(3, 64, 64))

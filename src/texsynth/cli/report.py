@@ -15,7 +15,7 @@ from .options import overwrite_option, quiet_option
     "--metrics",
     is_flag=True,
     help="Score each synthesis against its first source (texsynth evaluate's metrics: gram, "
-    "swd, color, spectrum, lattice, copy); cached in FOLDER/thumbs/ for the next report.",
+    "swd, color, spectrum, ps, lattice, copy); cached in FOLDER/thumbs/ for the next report.",
 )
 @click.option("--title", default=None, help="The page's title (default: the kind and folder).")
 @overwrite_option

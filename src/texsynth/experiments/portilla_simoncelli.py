@@ -14,18 +14,9 @@ from dataclasses import dataclass
 
 import torch
 
-from ..core.errors import TexsynthError
+from ..statistics.portilla_simoncelli import ps_scales, to_gray
 
-# Luminance weights of BT.709 (what skimage.color.rgb2gray uses).
-_LUMA = (0.2125, 0.7154, 0.0721)
-
-
-def to_gray(pixels: torch.Tensor) -> torch.Tensor:
-    """(C, H, W) → (1, H, W) luminance; grey input is returned as is."""
-    if pixels.shape[0] == 1:
-        return pixels
-    weights = torch.tensor(_LUMA, dtype=pixels.dtype).view(3, 1, 1)
-    return (pixels * weights).sum(0, keepdim=True)
+__all__ = ["PSResult", "ps_scales", "ps_synthesize", "to_gray"]
 
 
 @dataclass
@@ -34,28 +25,6 @@ class PSResult:
     loss_history: list[float]  # at the start and after every optimiser step (10 iterations)
     wall_time: float
     n_scales: int
-
-
-def ps_scales(width: int, height: int, most: int = 4, corr_width: int = 7) -> int:
-    """Pyramid scales (at most ``most``, P&S's choice) that an image of this size supports.
-
-    plenoptic needs each side divisible by 2 per scale, and the coarsest band at least as
-    wide as the auto-correlation window (7 px).
-    """
-    n = 0
-    while (
-        n < most
-        and width % 2 ** (n + 1) == 0
-        and height % 2 ** (n + 1) == 0
-        and min(width, height) // 2 ** (n + 1) >= corr_width
-    ):
-        n += 1
-    if n == 0:
-        raise TexsynthError(
-            f"Portilla–Simoncelli needs even sides of at least {2 * corr_width} px, "
-            f"not {width}x{height}"
-        )
-    return n
 
 
 def ps_synthesize(

@@ -14,6 +14,7 @@ import torch
 from ..image.lattice import lattice_score
 from ..statistics.gram import TextureStatistics, gram_matrix
 from ..statistics.model import TextureModel
+from ..statistics.portilla_simoncelli import ps_crop, ps_model, ps_scales, ps_statistics, to_gray
 from .terms import random_unit_vectors, resample_sorted
 
 
@@ -136,8 +137,42 @@ def spectrum_distance(source: torch.Tensor, synth: torch.Tensor) -> float:
     return float((radial_power_spectrum(source) - radial_power_spectrum(synth)).abs().mean())
 
 
+# The independent judge: white noise of the source's mean and spread, from this seed, is
+# what a distance of 1 means.
+PS_NOISE_SEED = 0
+
+
+@torch.no_grad()
+def ps_distance(source: torch.Tensor, synth: torch.Tensor) -> float:
+    """Portilla–Simoncelli distance of ``synth`` from ``source`` ((C, H, W), any sizes),
+    relative to white noise's: 0 is the source's statistics, 1 no better than noise.
+
+    A judge that is not VGG: P–S statistics (plenoptic; grey, 4 orientations, as many
+    scales, up to 4, as both images allow) compared by plenoptic's own P–S loss (the L2
+    norm with the pixel range left out and the highpass variance weighted up). The noise
+    is Gaussian with the source's mean and standard deviation, clipped to [0, 1], at the
+    synthesis's size.
+    """
+    import plenoptic as po
+
+    gray_source, gray_synth = to_gray(source.float().cpu()), to_gray(synth.float().cpu())
+    n_scales = min(
+        ps_scales(*(side - side % 16 for side in reversed(g.shape[-2:])))
+        for g in (gray_source, gray_synth)
+    )
+    gray_source, gray_synth = ps_crop(gray_source, n_scales), ps_crop(gray_synth, n_scales)
+    gen = torch.Generator().manual_seed(PS_NOISE_SEED)
+    noise = torch.randn(gray_synth.shape, generator=gen) * gray_source.std() + gray_source.mean()
+    target = ps_statistics(gray_source, n_scales)
+    h, w = gray_synth.shape[-2:]
+    loss = po.loss.portilla_simoncelli_loss_factory(ps_model(h, w, n_scales), gray_synth[None])
+    made = loss(ps_statistics(gray_synth, n_scales), target)
+    noisy = loss(ps_statistics(noise.clamp(0, 1), n_scales), target)
+    return float(made / noisy.clamp_min(1e-12))
+
+
 # The scores of evaluate(), in the order tables show them.
-METRICS: tuple[str, ...] = ("gram", "swd", "color", "spectrum", "lattice", "copy")
+METRICS: tuple[str, ...] = ("gram", "swd", "color", "spectrum", "ps", "lattice", "copy")
 
 # Copy check: patches of this side (px), taken every COPY_STRIDE px.
 COPY_PATCH = 16
@@ -210,7 +245,8 @@ def evaluate(
 ) -> dict[str, float | dict[str, float]]:
     """All quality metrics of ``synth`` against ``source`` ((C, H, W) in [0, 1], any sizes).
 
-    gram, swd, color, spectrum: 0 means identical statistics; larger is worse.
+    gram, swd, color, spectrum: 0 means identical statistics; larger is worse. ps: the
+    Portilla–Simoncelli distance relative to white noise's (:func:`ps_distance`).
     lattice: how much of the source's lattice the synthesis keeps (1 all, 0 none; None when
     the source has no lattice). copy: the fraction of the synthesis that is a near-verbatim
     copy of the source (0: nothing copied; see :func:`copy_fraction`).
@@ -223,6 +259,7 @@ def evaluate(
         "swd": sum(swd.values()) / len(swd),
         "color": color_distance(source, synth),
         "spectrum": spectrum_distance(source, synth),
+        "ps": ps_distance(source, synth),
         "lattice": lattice_score(source, synth),
         "copy": copy_fraction(source, synth),
         "gram_per_layer": gram,

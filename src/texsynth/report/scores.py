@@ -14,7 +14,7 @@ from .cards import Card, short
 from .thumbnails import FOLDER, IMAGE_ERRORS
 
 CACHE = "scores.json"
-VERSION = 1  # bump when evaluate() changes, so cached scores are recomputed
+VERSION = 2  # bump when evaluate() changes, so cached scores are recomputed
 
 
 def add_scores(root: Path, cards: Sequence[Card], progress: bool = False) -> None:
