@@ -82,7 +82,8 @@ def test_evaluate_command_prints_table_and_json(run_cli, color_png, tmp_path) ->
     result = run_cli("evaluate", color_png, color_png, "builtin:brick", "--json", out)
     assert result.code == 0, result.err
     lines = result.out.strip().splitlines()
-    assert lines[0].split() == ["image", "gram", "swd", "color", "spectrum", "ps", "lattice", "copy"]
+    header = ["image", "gram", "swd", "color", "spectrum", "ps", "lattice", "copy"]
+    assert lines[0].split() == header
     assert len(lines) == 4 and "no lattice" in lines[3]  # ihc has no periodic lattice
     assert lines[1].split()[6] == "-"
     data = json.loads(out.read_text())

@@ -51,9 +51,9 @@ def evaluate(
     feature distributions, relative to the source's spread; color: mean per-channel
     Wasserstein distance of pixel values; spectrum: mean |Δ log10| of the radial power
     spectrum of the luminance; ps: the Portilla–Simoncelli statistics' distance (plenoptic,
-    not VGG: an independent judge), relative to white noise's; lattice: how much of the source's periodic lattice is kept
-    (1 all, 0 none, - when the source has none); copy: the fraction of the synthesis that is
-    a near-verbatim copy of the source (0: none).
+    not VGG: an independent judge), relative to white noise's; lattice: how much of the
+    source's periodic lattice is kept (1 all, 0 none, - when the source has none); copy: the
+    fraction of the synthesis that is a near-verbatim copy of the source (0: none).
     """
     from ..core.devices import resolve_device
     from ..core.files import check_new, write_text
