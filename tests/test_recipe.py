@@ -32,6 +32,7 @@ EVERY_FIELD = {
     "coarse_iters": 2,
     "iters_side": 40,
     "scales": 2,
+    "redraw_every": 7,
     "stop_change": 0.25,
     "tol": 0.5,
     "precision": "float32",

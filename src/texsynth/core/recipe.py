@@ -54,6 +54,10 @@ from .registry import (
 # The default stop rule: a scale ends once 10 iterations move the pixels by less than this
 # many grey levels on average (chosen in benchmarks/quality.py and benchmarks/large.py).
 STOP_CHANGE = 0.5
+# SWD's random directions are redrawn every this many iterations, and L-BFGS's memory
+# restarts then (benchmarks/swd_schedule.py): redrawn after every iteration, L-BFGS saw
+# another function at each step and ended every scale after 11-17 iterations.
+REDRAW_EVERY = 25
 # Seeds are 64-bit for torch's generators; one below 2^63 leaves room for seed + i.
 MAX_SEED = 2**63 - 1
 
@@ -122,6 +126,12 @@ class Recipe:
         "Coarse-to-fine: start at 1/2^(K-1) of the size, then refine at each finer scale; "
         "auto: as many (up to 4) as keep the coarsest side >= 64 px.",
         scales_or_auto,
+    )
+    redraw_every: int = declare(
+        REDRAW_EVERY,
+        "Iterations between redraws of a stochastic loss's random directions (swd); L-BFGS's "
+        "memory restarts at each redraw. 1: every iteration; 0: never.",
+        whole_number(0),
     )
     stop_change: float = declare(
         STOP_CHANGE,

@@ -33,13 +33,16 @@ IMAGE = "image"
 
 
 class Loss(nn.Module):
-    """A texture loss: features → (B,) loss; ``resample()`` after every iteration.
+    """A texture loss: features → (B,) loss.
 
     ``features`` maps layer names to (B, N, H, W) maps, and :data:`IMAGE` to the (B, C, H, W)
-    pixels, for terms that look at the image itself.
+    pixels, for terms that look at the image itself. A ``stochastic`` loss draws random
+    numbers (SWD's directions); ``resample()`` redraws them, on the schedule of the recipe's
+    ``redraw_every``.
     """
 
     layers: list[str]
+    stochastic = False
 
     def resample(self) -> None:
         """Redraw whatever is random in the loss (nothing, unless a subclass says so)."""
@@ -150,6 +153,10 @@ class WeightedSum(Loss):
         for term in self.terms:
             term.resample()
 
+    @property
+    def stochastic(self) -> bool:  # type: ignore[override]
+        return any(term.stochastic for term in self.terms)
+
 
 class SlicedWassersteinLoss(LayerLoss):
     """Sliced Wasserstein loss of Heitz et al. 2021 on the feature distributions of layers.
@@ -158,8 +165,10 @@ class SlicedWassersteinLoss(LayerLoss):
     source are projected on random unit directions; the sorted projections are matched
     (squared differences, averaged), which matches the whole 1-D distribution along each
     direction rather than only its second moments as a Gram matrix does. Directions are
-    redrawn by :meth:`resample` (``synthesize`` calls it after every iteration, so the line
-    search of one iteration sees one fixed function). Source and synthesis sizes may differ:
+    redrawn by :meth:`resample`: ``synthesize`` does so every ``redraw_every`` iterations
+    and restarts L-BFGS's memory then, as Heitz et al. redraw them for each call of
+    L-BFGS (one fixed function per stretch of iterations, so that the curvature pairs and
+    the line search describe one function). Source and synthesis sizes may differ:
     the source's sorted projections are resampled to the synthesis's number of positions.
 
     Args:
@@ -168,6 +177,8 @@ class SlicedWassersteinLoss(LayerLoss):
         directions: directions per layer (default N, as Heitz et al.).
         seed: seed of the direction generator.
     """
+
+    stochastic = True
 
     def __init__(
         self,
@@ -292,6 +303,10 @@ class CalibratedSum(Loss):
     def resample(self) -> None:
         self.texture.resample()
         self.structure.resample()
+
+    @property
+    def stochastic(self) -> bool:  # type: ignore[override]
+        return self.texture.stochastic or self.structure.stochastic
 
 
 class SpectrumLoss(Loss):

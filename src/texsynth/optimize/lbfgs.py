@@ -4,7 +4,10 @@ The loop knows nothing of textures: it takes ``objective(x) -> scalar`` and box 
 and reports progress. Two optimisers offer the same ``minimize`` method:
 
 - ``ScipyLBFGSB``: the authors' choice (SciPy's L-BFGS-B with pixel bounds, 20 correction
-  pairs, no tolerance-based stopping), used by the faithful ``paper`` preset.
+  pairs, no tolerance-based stopping), used by the faithful ``paper`` preset. It runs one
+  fixed function per scale: a stochastic loss's directions are not redrawn.
+- An objective may redraw its random numbers (``redraw(iteration) -> bool``); the torch
+  optimiser then re-evaluates and drops its curvature pairs.
 - ``TorchLBFGS``: projected L-BFGS in torch, on the pixels' own device and dtype. Per
   iteration it reaches the same loss as SciPy's (measured in ``benchmarks/speed.py``), but
   skips the float64 NumPy round trip and SciPy's single-threaded bookkeeping, whose
@@ -97,6 +100,13 @@ class Optimizer(Protocol):
         stop: StopRule = StopRule(),
         callback: Callback | None = None,
     ) -> OptimizationResult: ...
+
+
+def redrawn(objective: Objective, iteration: int) -> bool:
+    """Whether a stochastic objective drew new random numbers after ``iteration``: an
+    objective may have ``redraw(iteration) -> bool`` (a plain function has not)."""
+    redraw = getattr(objective, "redraw", None)
+    return bool(redraw(iteration)) if redraw is not None else False
 
 
 def value_and_grad(objective: Objective, x: torch.Tensor) -> tuple[float, torch.Tensor]:
@@ -262,6 +272,11 @@ class TorchLBFGS:
             if reason is not None:
                 stop_reason = reason
                 break
+            if redrawn(objective, iteration):
+                # Another function from here on: its value and gradient, and no curvature
+                # pairs of the old one (Heitz et al. restart L-BFGS at each redraw).
+                value, grad = evaluate(x)
+                pairs.clear()
         return OptimizationResult(x, history, len(history) - 1, evaluations, stop_reason)
 
     def _direction(

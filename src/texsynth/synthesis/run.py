@@ -118,7 +118,7 @@ def synthesize(
         for index, scale in enumerate(plan):
             objective = build_objective(target, recipe, scale, seed, statistics_cache)
             x0 = start_image(objective, scale, x, init, seed)
-            on_iteration = hooks.at(objective.loss, index)
+            on_iteration = hooks.at(index)
             x, record = run_scale(objective, x0, scale, stop_rule(recipe), optimizer, on_iteration)
             records.append(record)
     image = finish(x, target, recipe)
@@ -408,8 +408,19 @@ class ScaleObjective:
     model: TextureModel
     statistics: TextureStatistics  # the source's at this scale: pixel bounds and channels
 
+    redraw_every: int = 0  # iterations between redraws of a stochastic loss (0: never)
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.loss(self.model.features(x) | {IMAGE: x}).sum()
+
+    def redraw(self, iteration: int) -> bool:
+        """After ``iteration``: redraw a stochastic loss's random numbers when due; True
+        when the function changed (the optimiser then restarts its curvature memory)."""
+        due = self.redraw_every and iteration % self.redraw_every == 0
+        if not (due and self.loss.stochastic):
+            return False
+        self.loss.resample()
+        return True
 
     @property
     def bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -447,7 +458,8 @@ def build_objective(
     if _structure_at(recipe, target, scale):
         structure = STRUCTURES[recipe.structure_loss](context)
         loss = CalibratedSum(loss, structure, recipe.structure_weight, target.calibration)
-    return ScaleObjective(loss.to(target.synth_model.device), target.synth_model, statistics)
+    device = target.synth_model.device
+    return ScaleObjective(loss.to(device), target.synth_model, statistics, recipe.redraw_every)
 
 
 def _structure_at(recipe: Recipe, target: PreparedTarget, scale: Scale) -> bool:
@@ -620,14 +632,13 @@ class RunHooks:
         finally:
             self.bar.close()
 
-    def at(self, loss: Loss, index: int) -> Callback:
+    def at(self, index: int) -> Callback:
         """The per-iteration hook of scale ``index``."""
         scale = self.plan[index]
         self.bar.update(sum(s.iters for s in self.plan[:index]) - self.bar.n)  # skip the rest
         prefix = "" if len(self.plan) == 1 else f"scale{index + 1}_"
 
         def on_iteration(iteration: int, value: float, x: torch.Tensor) -> bool | None:
-            loss.resample()  # a stochastic loss redraws between iterations
             self.bar.update(1)
             self.bar.set_postfix(size=f"{scale.width}x{scale.height}", loss=f"{value:.4g}")
             if self.snapshot_every and iteration % self.snapshot_every == 0:

@@ -1,0 +1,136 @@
+"""texsynth's default beside its own implementations of the methods that came after 2015.
+
+In one run, on the 17 peer textures (``../shared/peer-textures/sources``, read from there)
+and a periodic set made here (checkerboards, bricks, hexagonal dots of several periods),
+each source resized and centre-cropped to ``--size``:
+
+- ``default``: texsynth's default preset;
+- ``heitz``: Heitz et al. 2021, the sliced Wasserstein loss on VGG-19's layers, one scale;
+- ``liu``: Liu, Gousseau & Xia 2016, Gram matrices plus the spectrum constraint, one scale;
+- ``gonthier``: Gonthier, Gousseau & Ladjal 2022, Gram matrices plus the spectrum
+  constraint at every scale of a multi-resolution (coarse-to-fine) scheme.
+
+Columns, medians over the textures (lower is better, but lattice): ``gram``, a VGG-19 Gram
+error at layers no recipe optimises (conv2_1, conv3_1, conv4_1); ``swd``; ``hist`` (the
+pixel-histogram distance, evaluate's ``color``); ``ps``, the Portilla–Simoncelli judge;
+``lattice`` over all textures with a lattice and over the periodic set; ``copy``; and the
+wall time per synthesis. A picture sheet of a few textures goes to ``--sheet``.
+
+    .venv/bin/python benchmarks/sota.py [--size 256] [--recipes default,heitz,liu,gonthier]
+        [--only NAME ...] [--no-periodic] [--json FILE] [--sheet FILE.jpg]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from texsynth import TextureModel, synthesize
+from texsynth.image.io import load_image, resize_and_crop, to_pil
+from texsynth.image.patterns import bricks, checkerboard, hex_dots
+from texsynth.losses.metrics import evaluate, relative_gram_errors
+
+ROOT = Path(__file__).resolve().parents[1]
+PEER = ROOT.parent / "shared" / "peer-textures" / "sources"
+HELD_OUT_LAYERS = ("conv2_1", "conv3_1", "conv4_1")
+SPECTRUM_EVERYWHERE = {"structure": "on", "structure_loss": "spectrum", "structure_scales": "all"}
+RECIPES: dict[str, dict] = {
+    "default": {},
+    "heitz": {"loss": "swd", "structure": "off", "scales": 1},
+    "liu": {"loss": "gram", "scales": 1, **SPECTRUM_EVERYWHERE},
+    "gonthier": {"loss": "gram", "scales": "auto", **SPECTRUM_EVERYWHERE},
+}
+COLUMNS = ("gram", "swd", "hist", "ps", "lattice", "lattice_periodic", "copy", "wall_s")
+
+
+def periodic_set(size: int) -> dict[str, torch.Tensor]:
+    """Lattices of several periods, grey patterns made colour (brown on cream)."""
+    made = {
+        "checker16": checkerboard(size, size, 16), "checker24": checkerboard(size, size, 24),
+        "bricks": bricks(size, size, (12, 28)), "bricks_large": bricks(size, size, (20, 44)),
+        "dots14": hex_dots(size, size, 14, 4.0), "dots22": hex_dots(size, size, 22, 6.0),
+    }  # fmt: skip
+    dark, light = torch.tensor([0.35, 0.22, 0.12]), torch.tensor([0.92, 0.86, 0.72])
+    return {k: dark.view(3, 1, 1) + (light - dark).view(3, 1, 1) * v[:1] for k, v in made.items()}
+
+
+def scores(source: torch.Tensor, image: torch.Tensor, judge, held_out) -> dict[str, float]:
+    found = evaluate(source, image, judge)
+    gram = relative_gram_errors(held_out, image, held_out.statistics(source))
+    return {
+        "gram": sum(gram.values()) / len(gram), "swd": found["swd"], "hist": found["color"],
+        "ps": found["ps"], "lattice": found["lattice"], "copy": found["copy"],
+    }  # fmt: skip
+
+
+def median(rows: list[dict], key: str) -> float | None:
+    values = [r[key] for r in rows if r.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--recipes", default=",".join(RECIPES))
+    parser.add_argument("--only", nargs="*", default=None)
+    parser.add_argument("--no-periodic", action="store_true")
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--sheet", type=Path, default=None)
+    args = parser.parse_args()
+    sources = {
+        p.stem: resize_and_crop(load_image(p).pixels, args.size) for p in sorted(PEER.glob("*.jpg"))
+    }
+    periodic = {} if args.no_periodic else periodic_set(args.size)
+    sources |= periodic
+    if args.only:
+        sources = {k: v for k, v in sources.items() if k in args.only}
+    judge = TextureModel.from_weights()
+    held_out = TextureModel.from_weights(layers=HELD_OUT_LAYERS)
+    rows, images = [], {}
+    for recipe in args.recipes.split(","):
+        for name, source in sources.items():
+            start = time.perf_counter()
+            result = synthesize(source, args.size, **RECIPES[recipe], seed=0)
+            row = {"recipe": recipe, "texture": name, "wall_s": time.perf_counter() - start}
+            row |= scores(source, result.image, judge, held_out)
+            row["lattice_periodic"] = row["lattice"] if name in periodic else None
+            rows.append(row)
+            images[recipe, name] = result.image
+            print(json.dumps(row), flush=True)
+    print(f"{'recipe':<10}" + "".join(f"{c:>17}" for c in COLUMNS))
+    for recipe in args.recipes.split(","):
+        mine = [r for r in rows if r["recipe"] == recipe]
+        cells = [median(mine, c) for c in COLUMNS]
+        print(f"{recipe:<10}" + "".join(f"{'-' if v is None else f'{v:.4f}':>17}" for v in cells))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    if args.sheet:
+        write_sheet(args.sheet, sources, images, args.recipes.split(","))
+
+
+def write_sheet(path: Path, sources: dict, images: dict, recipes: list[str]) -> None:
+    """Rows: textures; columns: the source, then each recipe's synthesis."""
+    from PIL import Image, ImageDraw
+
+    names = list(sources)[:8]
+    side = 160
+    sheet = Image.new("RGB", (side * (len(recipes) + 1), (side + 16) * len(names) + 16), "white")
+    draw = ImageDraw.Draw(sheet)
+    for col, label in enumerate(["source", *recipes]):
+        draw.text((col * side + 4, 2), label, fill="black")
+    for row, name in enumerate(names):
+        top = 16 + row * (side + 16)
+        tiles = [sources[name], *(images[r, name] for r in recipes)]
+        for col, tile in enumerate(tiles):
+            sheet.paste(to_pil(tile).convert("RGB").resize((side, side)), (col * side, top))
+        draw.text((4, top + side + 1), name, fill="black")
+    sheet.save(path, quality=88)
+
+
+if __name__ == "__main__":
+    main()
