@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import OutputError, TexsynthError
-from ..core.files import sidecar_path, write_files, write_text
+from ..core.files import check_replaceable, sidecar_path, text_writer, write_files, write_text
 from ..core.job_index import INDEX, INDEX_COLUMNS, cell, is_texsynth_index
 from ..core.provenance import file_sha256
 from ..statistics.gram import StatisticsCache
@@ -123,7 +123,7 @@ def write_job_files(outdir: Path, job: Job, result: Any) -> None:
     write_files(
         [
             (image, lambda tmp: tmp.write_bytes(png)),
-            (sidecar_path(image), lambda tmp: tmp.write_text(sidecar, encoding="utf-8")),
+            (sidecar_path(image), text_writer(sidecar)),
         ],
         overwrite=True,
     )
@@ -157,20 +157,15 @@ def shared_statistics(
 
 def check_index_writable(outdir: Path, overwrite: bool = False) -> None:
     """Refuse, before any work, to replace an ``index.csv`` that texsynth did not write."""
-    index = outdir / INDEX
-    if index.is_dir():
-        raise OutputError(f"{index} is a folder")
-    if not index.exists() or overwrite:
-        return
+    check_replaceable(outdir / INDEX, _written_by_texsynth, overwrite)
+
+
+def _written_by_texsynth(index: Path) -> bool:
     try:
         with open(index, encoding="utf-8", errors="replace") as f:
-            first = f.readline()
+            return is_texsynth_index(f.readline())
     except OSError as exc:
         raise OutputError(f"cannot read {index}: {exc.strerror or exc}") from None
-    if not is_texsynth_index(first):
-        raise OutputError(
-            f"{index} exists and was not written by texsynth (pass --overwrite to replace it)"
-        )
 
 
 def write_index(outdir: Path, jobs: Sequence[Job], rows: Mapping[str, dict[str, Any]]) -> None:

@@ -91,7 +91,7 @@ def synth(
     --guide, one texture per region of the label map. Every recipe option defaults to the
     preset's value.
     """
-    from ..core.files import check_new, sidecar_path, write_files
+    from ..core.files import check_new, sidecar_path, text_writer, write_files
     from ..image.io import image_writer
     from ..synthesis.run import synthesize
 
@@ -122,7 +122,7 @@ def synth(
     write_files(
         [
             (output, image_writer(result.image, output)),
-            (meta_path, lambda tmp: tmp.write_text(sidecar, encoding="utf-8")),
+            (meta_path, text_writer(sidecar)),
         ],
         overwrite,
     )

@@ -86,6 +86,19 @@ def sidecar_path(image: str | os.PathLike) -> Path:
     return p.with_suffix(".json") if p.suffix else Path(f"{p}.json")
 
 
+def check_replaceable(path: Path, ours: Callable[[Path], bool], overwrite: bool) -> Path:
+    """Refuse, before any work, a file at ``path`` that texsynth did not write (``ours``
+    tells, from its content) unless ``overwrite``: texsynth's own index or page is
+    replaced, anyone else's never unasked."""
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder")
+    if path.exists() and not overwrite and not ours(path):
+        raise OutputError(
+            f"{path} exists and was not written by texsynth (pass --overwrite to replace it)"
+        )
+    return path
+
+
 def current_umask() -> int:
     """The process's file-creation mask (reading it means setting it, so set it back)."""
     mask = os.umask(0)
@@ -204,6 +217,16 @@ def _place(staged: Sequence[tuple[Path, Path]], overwrite: bool) -> list[Path]:
     raise OutputError(f"cannot write {dests[0]}: no free name beside it")
 
 
+def _place_told(staged: Sequence[tuple[Path, Path]], overwrite: bool) -> list[Path]:
+    """:func:`_place`, an OS error told as one line naming the file."""
+    try:
+        return _place(staged, overwrite)
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {exc.filename or staged[0][1]}: {reason(exc)}") from None
+
+
 def write_files(
     files: Sequence[tuple[str | os.PathLike, Writer]], overwrite: bool = False
 ) -> list[Path]:
@@ -224,22 +247,12 @@ def write_files(
             except WRITE_FAILURES as exc:
                 raise OutputError(f"cannot write {dest}: {reason(exc)}") from None
             staged.append((tmp, dest))
-        try:
-            return _place(staged, overwrite)
-        except OutputError:
-            raise
-        except OSError as exc:
-            raise OutputError(f"cannot write {exc.filename or dests[0]}: {reason(exc)}") from None
+        return _place_told(staged, overwrite)
 
 
 def place(tmp: Path, dest: str | os.PathLike, overwrite: bool = False) -> Path:
     """Move a finished file (in ``dest``'s folder) into place as :func:`write_files` does."""
-    try:
-        return _place([(Path(tmp), Path(dest))], overwrite)[0]
-    except OutputError:
-        raise
-    except OSError as exc:
-        raise OutputError(f"cannot write {dest}: {reason(exc)}") from None
+    return _place_told([(Path(tmp), Path(dest))], overwrite)[0]
 
 
 def write_file(path: str | os.PathLike, write: Writer, overwrite: bool = False) -> Path:
@@ -247,9 +260,14 @@ def write_file(path: str | os.PathLike, write: Writer, overwrite: bool = False) 
     return write_files([(path, write)], overwrite)[0]
 
 
+def text_writer(text: str) -> Writer:
+    """A :data:`Writer` of ``text`` as UTF-8 (for a file of a :func:`write_files` group)."""
+    return lambda tmp: tmp.write_text(text, encoding="utf-8")
+
+
 def write_text(text: str, path: str | os.PathLike, overwrite: bool = False) -> Path:
     """A UTF-8 text file by :func:`write_files`."""
-    return write_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), overwrite)
+    return write_file(path, text_writer(text), overwrite)
 
 
 def write_bytes(data: bytes, path: str | os.PathLike, overwrite: bool = False) -> Path:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import OutputError, TexsynthError
+from ..core.files import check_replaceable
 from .cards import Card, Collection, collect, short, status_counts
 from .page import href, is_generated, render_page
 from .thumbnails import FOLDER, IMAGE_ERRORS, Thumbnails
@@ -41,13 +42,7 @@ class Report:
 def check_page_writable(folder: Path, overwrite: bool = False) -> Path:
     """``folder/index.html``, after checking it may be written: a page that texsynth did
     not write is only replaced with ``overwrite``."""
-    page = folder / PAGE
-    if page.is_dir():
-        raise OutputError(f"{page} is a folder")
-    if page.exists() and not overwrite and not is_generated(page):
-        raise OutputError(
-            f"{page} exists and was not written by texsynth (pass --overwrite to replace it)"
-        )
+    page = check_replaceable(folder / PAGE, is_generated, overwrite)
     if not os.access(folder, os.W_OK):
         raise OutputError(f"folder is not writable: {folder}")
     return page

@@ -10,6 +10,7 @@ import copy
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -308,7 +309,9 @@ class TextureModel:
 
     def check_statistics(self, statistics: TextureStatistics, where: str) -> None:
         """Refuse statistics this model cannot match: made with another network, pooling
-        or weights, or with Gram matrices of other sizes than its layers'."""
+        or weights, or with Gram matrices of other sizes than its layers'. Another padding
+        only shifts the border's share: a warning. Only what the statistics recorded is
+        compared (hand-made statistics may record nothing)."""
         made_with = statistics.meta.get("weights", {})
         made_with = made_with if isinstance(made_with, dict) else {}
         for key, what in (("arch", "network"), ("pool", "pooling"), ("sha256", "weights")):
@@ -318,6 +321,13 @@ class TextureModel:
                     f"recipe uses {str(self.weights_info.get(key))[:16]!r}; analyze the source "
                     "again with this recipe's network and pooling"
                 )
+        padding = made_with.get("padding")
+        if padding is not None and padding != self.weights_info.get("padding"):
+            warnings.warn(
+                f"the statistics were computed with padding {padding!r}, "
+                f"this model uses {self.weights_info.get('padding')!r}",
+                stacklevel=4,
+            )
         for name, channels in self.channels.items():
             gram = statistics.grams.get(name)
             if gram is not None and tuple(gram.shape) != (channels, channels):

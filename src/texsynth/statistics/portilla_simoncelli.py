@@ -10,6 +10,8 @@ scikit-image's ``rgb2gray``).
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from ..core.errors import TexsynthError
@@ -48,8 +50,10 @@ def ps_scales(width: int, height: int, most: int = 4, corr_width: int = 7) -> in
     return n
 
 
+@functools.lru_cache(maxsize=8)
 def ps_model(height: int, width: int, n_scales: int, n_orientations: int = 4):
-    """plenoptic's Portilla–Simoncelli model for images of ``height``×``width``."""
+    """plenoptic's Portilla–Simoncelli model for images of ``height``×``width``, built
+    once per size (a distance uses it three times; a report, once per image)."""
     import plenoptic as po
 
     return po.models.PortillaSimoncelli(

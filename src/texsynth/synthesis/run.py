@@ -193,7 +193,6 @@ def prepare_target(
         image = loaded[0] = LoadedImage(luminance(image.pixels), image.name)  # type: ignore[union-attr]
     stats = [_statistics(model, s, cache) for s in loaded]
     statistics = stats[0] if len(stats) == 1 else pool_statistics(stats)
-    _warn_on_other_padding(statistics, model)
     labels = regions = None
     if guide is not None:
         labels, values = load_label_map(guide)
@@ -341,19 +340,6 @@ def _statistics(
         return source
     # Without a shared cache there is nothing to reuse: skip hashing the image.
     return model.statistics(source) if cache is None else cache.statistics(model, source)
-
-
-def _warn_on_other_padding(statistics: TextureStatistics, model: TextureModel) -> None:
-    # Network, pooling and weights were checked; another padding only shifts the border's
-    # share (hand-made statistics may record nothing).
-    made_with = statistics.meta.get("weights", {})
-    padding = made_with.get("padding") if isinstance(made_with, dict) else None
-    if padding is not None and padding != model.weights_info.get("padding"):
-        warnings.warn(
-            f"the statistics were computed with padding {padding!r}, "
-            f"this model uses {model.weights_info.get('padding')!r}",
-            stacklevel=4,
-        )
 
 
 def _one_per_region(stats: list[TextureStatistics], values: list[int]) -> list[TextureStatistics]:
