@@ -409,3 +409,53 @@ class FeatureAutocorrelationLoss(LayerLoss):
             found = autocorrelations(f.to(torch.promote_types(f.dtype, target.dtype)), max_lag)
             out[name] = ((found - target) ** 2).mean(dim=(1, 2, 3))
         return out
+
+
+class PatchMatchLoss(LayerLoss):
+    """Nearest-neighbour matching of feature patches (Li & Wand 2016, CNNMRF), where a
+    region asks for it: each 3×3 patch of a layer's maps inside the region is pulled
+    towards the source patch most like it (normalised cross-correlation), the match
+    redone at every evaluation and held fixed in the gradient.
+
+    A Gram matrix averages over positions and cannot say where an edge must continue;
+    a patch that straddles a hole's boundary can only match a source patch that holds the
+    kept side as it is, so lines and courses of bricks carry on into the hole.
+
+    Args:
+        sources: layer → (D, M) source patches (3×3 neighbourhoods of the maps, flattened).
+        region: (1, H, W) mask at the image's resolution; a layer's patches are compared
+            where its area average is non-zero.
+        layer_weights: w_l per layer (default 1).
+    """
+
+    def __init__(
+        self,
+        sources: Mapping[str, torch.Tensor],
+        region: torch.Tensor,
+        layer_weights: Mapping[str, float] | None = None,
+    ) -> None:
+        super().__init__(sources, layer_weights)
+        self.register_buffer("region", region.float())
+        for name in self.layers:
+            patches = self.target(name)
+            normed = patches / patches.norm(dim=0, keepdim=True).clamp_min(1e-12)
+            self.register_buffer(f"normed_{name}", normed)
+
+    def layer_losses(self, features: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        out = {}
+        for name in self.layers:
+            f = features[name].float()
+            where = torch.nn.functional.adaptive_avg_pool2d(self.region[None], f.shape[-2:])
+            queries = feature_patches(f)[:, :, where.flatten() > 0]  # (B, D, K)
+            with torch.no_grad():
+                normed = queries / queries.norm(dim=1, keepdim=True).clamp_min(1e-12)
+                nearest = torch.einsum("dm,bdk->bkm", getattr(self, f"normed_{name}"), normed)
+                nearest = nearest.argmax(dim=2)  # (B, K)
+            matched = self.target(name)[:, nearest].permute(1, 0, 2)  # (B, D, K)
+            out[name] = ((queries - matched) ** 2).mean(dim=(1, 2))
+        return out
+
+
+def feature_patches(features: torch.Tensor) -> torch.Tensor:
+    """(B, N·9, H·W): every position's 3×3 neighbourhood of (B, N, H, W) maps (zero-padded)."""
+    return torch.nn.functional.unfold(features, 3, padding=1)

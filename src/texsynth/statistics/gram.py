@@ -48,6 +48,20 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     return gram[0] if squeeze else gram
 
 
+def weighted_gram_matrix(features: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Gram matrices over some positions only: Σ_p w(p) F(p) F(p)ᵀ / Σ_p w(p).
+
+    Args:
+        features: (B, N, H, W).
+        weights: (H, W), non-negative (e.g. 1 where a position counts, 0 where not).
+    Returns:
+        (B, N, N), in float32 or the features' wider precision.
+    """
+    f = features.flatten(2).to(torch.promote_types(features.dtype, torch.float32))
+    w = weights.flatten().to(f)
+    return torch.bmm(f * w, f.transpose(1, 2)) / w.sum().clamp_min(1e-12)
+
+
 def tile_gram_matrices(
     features: torch.Tensor, tiles: tuple[int, int], dtype: torch.dtype | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,7 @@ class SynthesisResult:
     model: ModelFacts
     preset: str | None = None  # the preset the recipe came from, if any
     inputs: tuple[dict[str, Any], ...] = ()  # each input file's path, bytes, sha256, pixels
+    edit: dict[str, Any] = field(default_factory=dict)  # an edit's kind, image, mask, … (none: {})
 
     @property
     def loss_history(self) -> list[float]:
@@ -135,6 +136,7 @@ class SynthesisResult:
             "preset": self.preset,
             "recipe": self.recipe.as_dict(),
             "task": self.task.as_dict(),
+            **({"edit": dict(self.edit)} if self.edit else {}),
             "inputs": [dict(item) for item in self.inputs],
             "facts": {
                 "layers": list(m.layers),

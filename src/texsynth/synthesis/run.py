@@ -395,8 +395,15 @@ class ScaleObjective:
     statistics: TextureStatistics  # the source's at this scale: pixel bounds and channels
 
     redraw_every: int = 0  # iterations between redraws of a stochastic loss (0: never)
+    # An edit's kept pixels at this scale, (1, C, H, W), and its (1, 1, H, W) hole: the
+    # loss sees them in place of x outside the hole, so their gradient is zero and they
+    # never move (texsynth.synthesis.edit).
+    kept: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kept is not None:
+            pixels, hole = self.kept
+            x = torch.where(hole, x, pixels)
         return self.loss(self.model.features(x) | {IMAGE: x}).sum()
 
     def redraw(self, iteration: int) -> bool:

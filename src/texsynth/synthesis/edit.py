@@ -1,0 +1,244 @@
+"""Edits of an image people already have: the hole of a
+:class:`~texsynth.image.canvas.Canvas` is synthesised, and every other pixel is kept exactly
+(issue 25, work in progress: no command uses it yet, and its refinement is still measured).
+
+The method, at every scale of the recipe's coarse-to-fine plan:
+
+1. **Kept pixels fixed.** The canvas is shrunk to the scale; a pixel there is kept when every
+   full-size pixel under it is. The loss sees the kept pixels in place of the optimised
+   ones (:attr:`ScaleObjective.kept`), so only the hole moves, and it moves against the
+   kept surroundings: features that straddle the boundary must look like the texture.
+2. **The texture of the kept part.** Without other sources, the target statistics are Gram
+   matrices over the kept positions only: at each layer, the positions whose cell is kept
+   (:func:`kept_statistics`). With ``sources``, they are those
+   images' statistics, as ``synthesize`` computes them.
+3. **Matched where it changes.** The loss is a guided Gram loss over the hole and a ring
+   around it (``EDIT_RING`` px at each scale, at least the deepest layer's cell): the
+   statistics of what is synthesised, together with what touches it, are the texture's.
+   A Gram matrix of the whole image would be dominated by the kept part and say little
+   about a small hole.
+
+``tileable`` (``tile``) uses the synthesis model's circular padding, so the frame that is
+synthesised joins the opposite edges.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ..core.errors import TexsynthError
+from ..core.recipe import PRESETS, Recipe, Task, make_recipe, preset_name
+from ..core.registry import OPTIMIZERS
+from ..features.weights import Weights
+from ..image.canvas import Canvas
+from ..image.io import ImageLike
+from ..losses.terms import CalibratedSum, GuidedGramLoss, PatchMatchLoss, feature_patches
+from ..optimize.lbfgs import StopRule
+from ..statistics.gram import TextureStatistics, weighted_gram_matrix
+from ..statistics.model import TextureModel
+from .result import SynthesisResult
+from .run import (
+    PreparedTarget,
+    RunHooks,
+    ScaleObjective,
+    plan_for,
+    prepare_target,
+    run_scale,
+    scale_source,
+    white_noise,
+)
+from .scales import Scale, halved, upsample
+
+# The ring around the hole whose statistics are matched with it, in px at each scale.
+EDIT_RING = 8
+# Layers (by their downsampling) whose 3x3 feature patches are matched to the kept part's
+# nearest ones, and the weight of that term against the Gram term at the start.
+PATCH_DOWNSAMPLING = (4, 8)
+PATCH_WEIGHT = 1.0
+
+
+@dataclass(frozen=True)
+class ScaledCanvas:
+    """A canvas shrunk to one scale: (1, C, H, W) kept pixels and the (1, 1, H, W) hole."""
+
+    pixels: torch.Tensor
+    hole: torch.Tensor
+
+    @property
+    def hole_fraction(self) -> float:
+        return float(self.hole.float().mean())
+
+
+def scaled_canvas(canvas: Canvas, scale: Scale) -> ScaledCanvas:
+    """``canvas`` at ``scale``: a pixel is kept when every full-size pixel under it is."""
+    known = canvas.known[None].float()
+    if not scale.halvings:
+        return ScaledCanvas(canvas.pixels[None], canvas.hole[None, None])
+    kept_share = halved(known, scale.halvings)
+    sums = halved(canvas.pixels * known, scale.halvings)
+    hole = kept_share < 0.999
+    pixels = torch.where(hole, 0.0, sums / kept_share.clamp_min(1e-6))
+    return ScaledCanvas(pixels[None], hole[None])
+
+
+def kept_weights(hole: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """(h, w) weights of a layer's positions: 1 where the position's cell holds only kept
+    pixels; where no cell does (a deep layer at a coarse scale), each cell's kept share."""
+    share = torch.nn.functional.adaptive_avg_pool2d((~hole).float(), shape)[0, 0]
+    whole = share >= 0.999
+    return whole.float() if whole.any() else share
+
+
+@torch.no_grad()
+def kept_statistics(model: TextureModel, part: ScaledCanvas, name: str) -> TextureStatistics:
+    """Gram matrices of the canvas's kept positions (:func:`kept_weights`)."""
+    feats = model.features(part.pixels.to(model.device))
+    grams = {}
+    for layer, f in feats.items():
+        weights = kept_weights(part.hole, tuple(f.shape[-2:])).to(f.device)
+        if not weights.any():
+            raise TexsynthError(
+                f"too little of {name} is kept to describe its texture at {layer}; "
+                "give --source images of the texture, or a smaller hole"
+            )
+        grams[layer] = weighted_gram_matrix(f, weights)[0].float()
+    kept = part.pixels[0][:, ~part.hole[0, 0]]
+    return TextureStatistics(grams, kept.min(1).values, kept.max(1).values, {"source": name})
+
+
+def ring_mask(hole: torch.Tensor, ring: int) -> torch.Tensor:
+    """(1, H, W): the hole grown by ``ring`` px, where the loss compares statistics."""
+    grown = torch.nn.functional.max_pool2d(hole.float(), 2 * ring + 1, stride=1, padding=ring)
+    return grown[0]
+
+
+def edit(
+    canvas: Canvas,
+    recipe: Recipe | str = "default",
+    *,
+    sources: Sequence[ImageLike] = (),
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    weights: Weights | str | os.PathLike | None = None,
+    verify_weights: bool = True,
+    progress: bool = False,
+    force: bool = False,
+    record: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> SynthesisResult:
+    """Synthesise the hole of ``canvas`` and keep every other pixel exactly.
+
+    The texture is the kept part's, or that of ``sources`` when given. ``record`` is what
+    the sidecar says of the edit (kind, image, mask, anchor …). Recipe fields may be
+    overridden by keyword as in ``synthesize``; the structure terms and the tiled Gram
+    loss do not apply to edits (the loss is :class:`GuidedGramLoss` over the hole).
+    """
+    base = preset_name(recipe) if isinstance(recipe, Recipe) else recipe
+    recipe = make_recipe(recipe, **overrides)
+    if not canvas.known.any() and not sources:
+        raise TexsynthError("the mask covers the whole image; give --source images of the texture")
+    size = (canvas.width, canvas.height)
+    given = list(sources) or [canvas.kept_image()]
+    target = prepare_target(given, size, recipe, None, device, weights, verify_weights, None, force)
+    plan = plan_for(target, recipe)
+    if canvas.start is not None:  # a start with real detail needs no coarser scales
+        plan = [dataclasses.replace(plan[-1], iters=recipe.iters)]
+    optimizer = OPTIMIZERS[recipe.optimizer]()
+    hooks = RunHooks(None, 0, None, progress)
+    records, x = [], None
+    with hooks.over(plan):
+        for index, scale in enumerate(plan):
+            part = scaled_canvas(canvas, scale)
+            objective = _objective(target, recipe, scale, part, bool(sources), canvas.name)
+            x0 = _start(objective, scale, part, x, canvas.start, seed)
+            stop = StopRule(recipe.tol, recipe.stop_change * part.hole_fraction)
+            _first_step(optimizer, part.hole_fraction)
+            x, scale_record = run_scale(objective, x0, scale, stop, optimizer, hooks.at(index))
+            records.append(scale_record)
+    image = canvas.composite(x[0].detach().cpu().clamp(0, 1))
+    recorded = target.recorded_sources if sources else ()
+    task = Task(recorded, size, seed, None)
+    facts = target.facts(objective.loss, recipe.optimizer)
+    preset = base if base in PRESETS else None
+    inputs = target.inputs if sources else ()
+    return SynthesisResult(image, recipe, task, records, facts, preset, inputs, record or {})
+
+
+def _objective(
+    target: PreparedTarget,
+    recipe: Recipe,
+    scale: Scale,
+    part: ScaledCanvas,
+    from_sources: bool,
+    name: str,
+) -> ScaleObjective:
+    model = target.stats_model
+    if from_sources:
+        statistics = scale_source(target, scale, None)[0]
+    else:
+        statistics = kept_statistics(model, part, name)
+    ring = EDIT_RING
+    grams = statistics.subset(model.layers).grams
+    device = target.synth_model.device
+    region = ring_mask(part.hole, ring)
+    loss = GuidedGramLoss([grams], region, model.layer_weights)
+    patches = kept_patches(model, part) if PATCH_WEIGHT > 0 else {}
+    if patches:
+        matched = PatchMatchLoss(patches, region, model.layer_weights)
+        loss = CalibratedSum(loss, matched, PATCH_WEIGHT, target.calibration)
+    kept = (part.pixels.to(device), part.hole.to(device))
+    return ScaleObjective(loss.to(device), target.synth_model, statistics, 0, kept)
+
+
+@torch.no_grad()
+def kept_patches(model: TextureModel, part: ScaledCanvas) -> dict[str, torch.Tensor]:
+    """Layer → (D, M) 3×3 feature patches of the canvas whose cells are all kept, on the
+    layers of ``PATCH_DOWNSAMPLING``."""
+    names = [n for n in model.layers if model.network.downsampling(n) in PATCH_DOWNSAMPLING]
+    if not names:
+        return {}
+    feats = model.features(part.pixels.to(model.device))
+    found = {}
+    for name in names:
+        f = feats[name].float()
+        share = torch.nn.functional.adaptive_avg_pool2d((~part.hole).float(), f.shape[-2:])
+        whole = -torch.nn.functional.max_pool2d(-(share >= 0.999).float(), 3, 1, 1)
+        usable = whole.flatten() > 0
+        if usable.sum() >= 1:
+            found[name] = feature_patches(f)[0][:, usable.to(f.device)]
+    return found
+
+
+def _start(
+    objective: ScaleObjective,
+    scale: Scale,
+    part: ScaledCanvas,
+    previous: torch.Tensor | None,
+    start: torch.Tensor | None,
+    seed: int,
+) -> torch.Tensor:
+    """The canvas's start (or white noise) in the hole at the first scale, then the
+    previous scale's result upsampled; the kept pixels in place."""
+    lower, upper = (b.cpu() for b in objective.bounds)
+    if previous is None and start is not None:
+        x = upsample(start, scale.width, scale.height).clamp(lower, upper)
+    elif previous is None:
+        x = white_noise(objective.channels, scale.height, scale.width, lower, upper, seed)
+    else:
+        x = upsample(previous[0].clamp(0, 1), scale.width, scale.height)
+    x = torch.where(part.hole, x, part.pixels)
+    return x.to(objective.model.device)
+
+
+def _first_step(optimizer: Any, hole_fraction: float) -> None:
+    """The torch optimiser's first step moves pixels by a mean over all of them; only the
+    hole moves, so the step is scaled to the hole's share (else a small hole would take a
+    first step many times the usual)."""
+    if hasattr(optimizer, "first_step"):
+        optimizer.first_step = type(optimizer)().first_step * hole_fraction
