@@ -17,6 +17,7 @@ byte for byte.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,7 +112,7 @@ def fill_canvas(image: ImageLike, mask: ImageLike | None = None) -> Canvas:
                 "(white: synthesise)"
             )
     canvas = _with_hole(loaded, hole)
-    return Canvas(canvas.pixels, hole, canvas.name, shifted_copy(canvas.pixels, hole))
+    return dataclasses.replace(canvas, start=shifted_copy(canvas.pixels, hole))
 
 
 def extend_canvas(image: ImageLike, size: tuple[int, int], anchor: str = "center") -> Canvas:
@@ -217,8 +218,7 @@ def tile_canvas(image: ImageLike, band: int | None = None) -> Canvas:
     hole[band:-band, band:-band] = False
     # The start is the photograph's own frame: it already continues the middle, and only
     # where the opposite edges meet (the wrap-around) is there a seam to remove.
-    canvas = _with_hole(loaded, hole)
-    return Canvas(canvas.pixels, hole, canvas.name, loaded.pixels)
+    return dataclasses.replace(_with_hole(loaded, hole), start=loaded.pixels)
 
 
 # The best shift is searched on the canvas shrunk by this factor, with this ring (px, at

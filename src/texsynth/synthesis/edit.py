@@ -87,18 +87,25 @@ def scaled_canvas(canvas: Canvas, scale: Scale) -> ScaledCanvas:
     return ScaledCanvas(pixels[None], hole[None])
 
 
+def kept_cells(hole: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """(h, w): whether each cell of a layer's (h, w) grid holds only kept pixels, and the
+    (h, w) share of kept pixels in each cell."""
+    share = torch.nn.functional.adaptive_avg_pool2d((~hole).float(), shape)[0, 0]
+    return share >= 0.999, share
+
+
 def kept_weights(hole: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     """(h, w) weights of a layer's positions: 1 where the position's cell holds only kept
     pixels; where no cell does (a deep layer at a coarse scale), each cell's kept share."""
-    share = torch.nn.functional.adaptive_avg_pool2d((~hole).float(), shape)[0, 0]
-    whole = share >= 0.999
+    whole, share = kept_cells(hole, shape)
     return whole.float() if whole.any() else share
 
 
 @torch.no_grad()
-def kept_statistics(model: TextureModel, part: ScaledCanvas, name: str) -> TextureStatistics:
-    """Gram matrices of the canvas's kept positions (:func:`kept_weights`)."""
-    feats = model.features(part.pixels.to(model.device))
+def kept_statistics(
+    feats: dict[str, torch.Tensor], part: ScaledCanvas, name: str
+) -> TextureStatistics:
+    """Gram matrices of the kept positions (:func:`kept_weights`) of the canvas's ``feats``."""
     grams = {}
     for layer, f in feats.items():
         weights = kept_weights(part.hole, tuple(f.shape[-2:])).to(f.device)
@@ -179,16 +186,19 @@ def _objective(
     name: str,
 ) -> ScaleObjective:
     model = target.stats_model
+    feats = None
+    if not from_sources or PATCH_WEIGHT > 0:  # one look at the canvas serves both
+        with torch.no_grad():
+            feats = model.features(part.pixels.to(model.device))
     if from_sources:
         statistics = scale_source(target, scale, None)[0]
     else:
-        statistics = kept_statistics(model, part, name)
-    ring = EDIT_RING
+        statistics = kept_statistics(feats, part, name)  # type: ignore[arg-type]
     grams = statistics.subset(model.layers).grams
     device = target.synth_model.device
-    region = ring_mask(part.hole, ring)
+    region = ring_mask(part.hole, EDIT_RING)
     loss = GuidedGramLoss([grams], region, model.layer_weights)
-    patches = kept_patches(model, part) if PATCH_WEIGHT > 0 else {}
+    patches = kept_patches(model, feats, part) if feats is not None and PATCH_WEIGHT > 0 else {}
     if patches:
         matched = PatchMatchLoss(patches, region, model.layer_weights)
         loss = CalibratedSum(loss, matched, PATCH_WEIGHT, target.calibration)
@@ -197,20 +207,20 @@ def _objective(
 
 
 @torch.no_grad()
-def kept_patches(model: TextureModel, part: ScaledCanvas) -> dict[str, torch.Tensor]:
-    """Layer → (D, M) 3×3 feature patches of the canvas whose cells are all kept, on the
-    layers of ``PATCH_DOWNSAMPLING``."""
-    names = [n for n in model.layers if model.network.downsampling(n) in PATCH_DOWNSAMPLING]
-    if not names:
-        return {}
-    feats = model.features(part.pixels.to(model.device))
+def kept_patches(
+    model: TextureModel, feats: dict[str, torch.Tensor], part: ScaledCanvas
+) -> dict[str, torch.Tensor]:
+    """Layer → (D, M) 3×3 patches of the canvas's ``feats`` whose nine cells are all kept,
+    on the layers of ``PATCH_DOWNSAMPLING``."""
     found = {}
-    for name in names:
+    for name in model.layers:
+        if model.network.downsampling(name) not in PATCH_DOWNSAMPLING:
+            continue
         f = feats[name].float()
-        share = torch.nn.functional.adaptive_avg_pool2d((~part.hole).float(), f.shape[-2:])
-        whole = -torch.nn.functional.max_pool2d(-(share >= 0.999).float(), 3, 1, 1)
-        usable = whole.flatten() > 0
-        if usable.sum() >= 1:
+        whole, _ = kept_cells(part.hole, tuple(f.shape[-2:]))
+        eroded = -torch.nn.functional.max_pool2d(-whole[None].float(), 3, 1, 1)[0]
+        usable = eroded.flatten() > 0
+        if usable.any():
             found[name] = feature_patches(f)[0][:, usable.to(f.device)]
     return found
 
