@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from texsynth.core.edits import Edit
 from texsynth.core.options import OptionSpec, aliases, declared, flag_of
 from texsynth.core.recipe import PRESETS, Recipe, Task, preset_values
 from texsynth.core.registry import (
@@ -68,6 +69,12 @@ def options_page() -> str:
         (flags(n, s), ", ".join(f"`{a}`" for a in aliases(n, s)), values(s), s.help)
         for n, s in declared(Task)
     ]
+    edit_rows = [
+        (flags(n, s), ", ".join(f"`{a}`" for a in aliases(n, s)),
+         ", ".join(f"`{k}`" for k in s.scope) or "every edit", values(s),
+         default_text(getattr(Edit, n)), s.help)
+        for n, s in declared(Edit)
+    ]  # fmt: skip
     figure_rows = [
         (flags(n, s), ", ".join(s.scope) or "every figure", values(s),
          default_text(getattr(Settings, n)), s.help)
@@ -93,6 +100,17 @@ def options_page() -> str:
         "and the sidecar's `task` use the field names.",
         "",
         *table(("option", "manifest field", "values", "what it is"), task_rows),
+        "",
+        "## Edits: `texsynth fill`, `extend` and `tile`",
+        "",
+        "Each command takes IMAGE as its argument and the options that apply to it; a batch "
+        "manifest's job is an edit when it names `edit:` (see [../editing.md](../editing.md)). "
+        "The sidecar's `edit` section records these fields and the sha256 of the image and mask.",
+        "",
+        *table(
+            ("option", "manifest field", "applies to", "values", "default", "what it does"),
+            edit_rows,
+        ),
         "",
         "## `texsynth figure`",
         "",

@@ -7,8 +7,10 @@ import pytest
 import torch
 
 from texsynth.core.errors import ImageError, SizeError
-from texsynth.image.canvas import Canvas, extend_canvas, shifted_copy, tile_canvas
+from texsynth.image.canvas import Canvas, extend_canvas, tile_canvas
 from texsynth.image.patterns import checkerboard
+from texsynth.image.shifts import shifted_copy
+from texsynth.losses.metrics import wrap_seam_ratio
 
 
 def stripes(height: int = 64, width: int = 64, period: int = 8) -> torch.Tensor:
@@ -85,3 +87,54 @@ def test_edit_changes_only_the_hole() -> None:
     result = edit(canvas, iters=5, coarse_iters=3, precision="float32")
     assert torch.equal(result.image[:, ~hole], image[:, ~hole])
     assert not torch.equal(result.image[:, hole], torch.zeros_like(result.image[:, hole]))
+
+
+# ----------------------------------------------------------------- patch fills ----
+def seam_energy(image: torch.Tensor, hole: torch.Tensor) -> float:
+    """Colour differences across the hole's boundary (one neighbour kept, one filled)."""
+    total = 0.0
+    for dim in (1, 2):
+        diff = (image.diff(dim=dim) ** 2).sum(0).sqrt()
+        n = hole.shape[dim - 1] - 1
+        across = hole.narrow(dim - 1, 1, n) ^ hole.narrow(dim - 1, 0, n)
+        total += float(diff[across].sum())
+    return total
+
+
+def photograph(size: int = 128) -> torch.Tensor:
+    """A real colour texture (scikit-image's immunohistochemistry image), in 8-bit steps."""
+    from texsynth.image.io import load_image, resize_and_crop
+
+    return (resize_and_crop(load_image("builtin:ihc").pixels, size) * 255).round() / 255
+
+
+def test_stitching_lowers_the_seams_of_the_copied_fill() -> None:
+    from texsynth.image.shifts import copied_fill, stitched_fill
+
+    image = photograph()
+    hole = torch.zeros(128, 128, dtype=torch.bool)
+    hole[32:96, 32:96] = True  # a quarter of the area: no one shift fits, strips do
+    kept = torch.where(hole, 0.0, image)
+    copied, shifts = copied_fill(kept, hole)
+    stitched = stitched_fill(kept, hole)
+    assert len(shifts) > 1
+    assert torch.equal(stitched[:, ~hole], image[:, ~hole])
+    assert seam_energy(stitched, hole) < 0.8 * seam_energy(copied, hole)
+
+
+def test_a_large_hole_in_a_lattice_is_filled_in_phase() -> None:
+    from texsynth.image.shifts import stitched_fill
+
+    image = checkerboard(128, 128, 8)[:1].expand(3, -1, -1).clone()
+    hole = torch.zeros(128, 128, dtype=torch.bool)
+    hole[32:96, 32:96] = True
+    assert torch.equal(stitched_fill(torch.where(hole, 0.0, image), hole), image)
+
+
+def test_tile_wraps_around_and_keeps_the_middle() -> None:
+    image = photograph()
+    canvas = tile_canvas(image)  # a 16 px frame
+    tiled = canvas.composite(canvas.start)
+    assert torch.equal(tiled[:, 16:-16, 16:-16], image[:, 16:-16, 16:-16])
+    assert wrap_seam_ratio(image) > 1.5  # the photograph's opposite edges do not meet
+    assert wrap_seam_ratio(tiled) < 1.3

@@ -1,12 +1,13 @@
 """The images of fixed small syntheses, stored before refactors that must not change them.
 
 See ``regression_cases.py``. An image passes bit for bit when it equals a stored one;
-otherwise it must lie within a tenth of two iterations' worth of change of every stored
-image. The second path is for other CPUs, and for a float path that a few processes take
-on the same machine: the ``paper`` case (SciPy L-BFGS-B, float32) ended on a second,
-slightly different image in 3–10% of fresh processes on the Intel/AMX machine, with the
-same code and inputs (not OpenBLAS threads: with one thread it still happened; it vanished
-when every evaluation was traced). The redesign was checked bit for bit on all cases.
+otherwise it must lie within a tenth of two iterations' worth of change of a stored image
+of this machine (of the nearest stored image where this machine has none). The second
+path is for other CPUs, and for a float path that a few processes take on the same machine:
+the ``paper`` case (SciPy L-BFGS-B, float32) ended on a second, slightly different image
+in 3–10% of fresh processes on the Intel/AMX machine, with the same code and inputs (not
+OpenBLAS threads: with one thread it still happened; it vanished when every evaluation was
+traced). The redesign was checked bit for bit on all cases.
 """
 
 from __future__ import annotations
@@ -52,7 +53,13 @@ def test_synthesis_gives_the_stored_image(name, vgg_weights):
             f"before your change with `python tests/regression_cases.py {name}`"
         )
     )
-    for entry, expected in zip(stored, arrays, strict=True):
-        off = float(np.abs(image - expected).mean())
-        assert off < CROSS_MACHINE_MEAN, f"{off:.4f} from {entry['machine']}{advice}"
-        np.testing.assert_allclose(result.final_loss, entry["loss_history"][-1], rtol=0.02)
+    # Against this machine's own images where it has some (two CPUs' bfloat16 kernels
+    # can differ by more than a run's wobble: tileable, 0.014 between Intel/AMX and AMD);
+    # else against the nearest stored image.
+    pairs = [
+        (e, a) for e, a in zip(stored, arrays, strict=True) if not mine or e["machine"] == here
+    ]
+    offs = [(float(np.abs(image - expected).mean()), entry) for entry, expected in pairs]
+    off, entry = min(offs, key=lambda item: item[0])
+    assert off < CROSS_MACHINE_MEAN, f"{off:.4f} from {entry['machine']}{advice}"
+    np.testing.assert_allclose(result.final_loss, entry["loss_history"][-1], rtol=0.02)

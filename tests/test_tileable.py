@@ -5,6 +5,7 @@ import torch
 
 from texsynth import TextureModel, synthesize
 from texsynth.core.errors import SizeError
+from texsynth.losses.metrics import wrap_seam_ratio
 from texsynth.losses.objective import gram_loss
 
 
@@ -23,13 +24,7 @@ def seam_scores(model: TextureModel, image: torch.Tensor, source: torch.Tensor):
         ratio = float(loss(model.features(straddle[None])).sum()) / float(
             loss(model.features(image[None])).sum()
         )
-    inside = ((image[:, :, 1:] - image[:, :, :-1]) ** 2).mean() + (
-        (image[:, 1:] - image[:, :-1]) ** 2
-    ).mean()
-    border = ((image[:, :, 0] - image[:, :, -1]) ** 2).mean() + (
-        (image[:, 0] - image[:, -1]) ** 2
-    ).mean()
-    return ratio, float(border / inside)
+    return ratio, wrap_seam_ratio(image)
 
 
 def test_tileable_output_has_no_seam(model, small_color) -> None:

@@ -56,6 +56,8 @@ _PUBLIC: dict[str, str] = {
     "gram_matrix": "statistics.gram",
     "gram_parameter_count": "statistics.gram",
     "synthesize": "synthesis.run",
+    "edit_image": "synthesis.edit",
+    "Edit": "core.edits",
     "TextureModel": "statistics.model",
     "components_for_budget": "statistics.model",
     "parameter_count": "statistics.model",

@@ -72,17 +72,21 @@ def run_job(
     out = Path(outdir)
     start = time.perf_counter()
     try:
-        result = synthesize(
-            job.resolved_sources(),
-            job.task.size,
-            job.preset,
-            **dict(job.overrides),
-            seed=job.task.seed,
-            guide=job.resolved_guide(),
-            weights=weights_path,
-            device=device,
-            statistics_cache=cache,
-            force=force,
+        result = (
+            _edited(job, weights_path, device, force)
+            if job.edit
+            else synthesize(
+                job.resolved_sources(),
+                job.task.size,
+                job.preset,
+                **dict(job.overrides),
+                seed=job.task.seed,
+                guide=job.resolved_guide(),
+                weights=weights_path,
+                device=device,
+                statistics_cache=cache,
+                force=force,
+            )
         )
         write_job_files(out, job, result)
         return {
@@ -101,6 +105,22 @@ def run_job(
             "final_loss": None,
             "wall_s": time.perf_counter() - start,
         }
+
+
+def _edited(job: Job, weights_path: str | None, device: str, force: bool) -> Any:
+    from ..synthesis.edit import edit_image
+
+    return edit_image(
+        job.resolved_edit(),
+        job.preset,
+        **dict(job.overrides),
+        sources=job.resolved_sources(),
+        size=job.task.size,
+        seed=job.task.seed,
+        weights=weights_path,
+        device=device,
+        force=force,
+    )
 
 
 def write_job_files(outdir: Path, job: Job, result: Any) -> None:
@@ -137,6 +157,8 @@ def shared_statistics(
     cache = StatisticsCache()
     models: dict[tuple, TextureModel] = {}
     for job in jobs:
+        if job.edit is not None:  # an edit's statistics are its own image's kept part
+            continue
         recipe = job.recipe()
         key = (recipe.network, recipe.layers, recipe.layer_weights, recipe.pool)
         try:

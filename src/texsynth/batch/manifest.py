@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.edits import Edit
 from ..core.errors import TexsynthError
 from ..core.options import OptionSpec, aliases, declared
 from ..core.recipe import PRESET, Recipe, Task, make_recipe
@@ -46,8 +47,11 @@ NAME = OptionSpec("The job's file name (default: built from its fields).", _plai
 
 
 def manifest_fields() -> dict[str, tuple[str, OptionSpec]]:
-    """Every name a manifest may use → (field, spec): the task's, preset, name, the recipe's."""
-    specs = [*declared(Task), ("preset", PRESET), ("name", NAME), *declared(Recipe)]
+    """Every name a manifest may use → (field, spec): the task's, preset, name, the recipe's,
+    and an edit's (``edit: fill`` with ``image:``, ``mask:`` …)."""
+    specs = [
+        *declared(Task), ("preset", PRESET), ("name", NAME), *declared(Recipe), *declared(Edit)
+    ]  # fmt: skip
     return {alias: (name, spec) for name, spec in specs for alias in aliases(name, spec)}
 
 
@@ -59,12 +63,15 @@ class Job:
     preset: str = "default"
     overrides: tuple[tuple[str, Any], ...] = ()  # (recipe field, value), sorted by field
     name: str | None = None
+    edit: Edit | None = None  # an edit of an image, instead of a synthesis from noise
     # Where the job came from, for messages; relative paths are found from base_dir.
     where: str = field(default="", compare=False)
     base_dir: str = field(default=".", compare=False)
 
     @property
     def source(self) -> str:
+        if self.edit is not None and not self.task.sources:
+            return self.edit.image or ""
         return ";".join(self.task.sources)
 
     def recipe(self) -> Recipe:
@@ -85,6 +92,10 @@ class Job:
         out |= {k: given.pop(k, False) for k in LEGACY_SPEC_FLAGS}
         if self.task.guide is not None:
             out["guide"] = self.task.guide
+        if self.edit is not None:
+            out |= {"edit": self.edit.kind} | {
+                k: v for k, v in self.edit.as_dict().items() if k != "kind"
+            }
         out |= given
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
@@ -93,9 +104,10 @@ class Job:
         if self.name:
             return self.name
         digest = hashlib.sha256(json.dumps(self.spec(), sort_keys=True).encode()).hexdigest()
-        first = self.task.sources[0].removeprefix("builtin:")
+        first = (self.edit.image if self.edit else self.task.sources[0]).removeprefix("builtin:")
         stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(first).stem)
         size = f"{self.task.size[0]}x{self.task.size[1]}" if self.task.size else "srcsize"
+        stem += f"-{self.edit.kind}" if self.edit else ""
         return f"{stem}-{self.preset}-{size}-seed{self.task.seed}-{digest[:8]}"
 
     def _resolved(self, path: str) -> str:
@@ -108,6 +120,14 @@ class Job:
 
     def resolved_guide(self) -> str | None:
         return None if self.task.guide is None else self._resolved(self.task.guide)
+
+    def resolved_edit(self) -> Edit | None:
+        """The edit with its image and mask found from ``base_dir``."""
+        if self.edit is None:
+            return None
+        mask = None if self.edit.mask is None else self._resolved(self.edit.mask)
+        image = self._resolved(self.edit.image or "")
+        return dataclasses.replace(self.edit, image=image, mask=mask)
 
     def overridden(self, preset: str | None, fields: Mapping[str, Any]) -> Job:
         """This job with another preset and/or recipe fields (the command line's)."""
@@ -132,8 +152,11 @@ def make_job(values: Mapping[str, Any], where: str, base_dir: str) -> Job:
     if unknown:
         names = ", ".join(n for n in known if n != "sources")
         raise ManifestError(f"{where}: unknown field {unknown[0]!r}; known fields: {names}")
-    if values.get("source", values.get("sources")) in (None, ""):
+    editing = values.get("edit", values.get("kind")) not in (None, "")
+    if not editing and values.get("source", values.get("sources")) in (None, ""):
         raise ManifestError(f"{where}: the job has no source")
+    if editing and values.get("image") in (None, ""):
+        raise ManifestError(f"{where}: the edit has no image")
     parsed: dict[str, Any] = {}
     for key, value in values.items():
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -146,9 +169,13 @@ def make_job(values: Mapping[str, Any], where: str, base_dir: str) -> Job:
     task = Task(
         **{f.name: parsed.pop(f.name) for f in dataclasses.fields(Task) if f.name in parsed}
     )
+    edit = {f.name: parsed.pop(f.name) for f in dataclasses.fields(Edit) if f.name in parsed}
     preset, name = parsed.pop("preset", "default"), parsed.pop("name", None)
     overrides = tuple(sorted(parsed.items()))
-    return Job(task, preset, overrides, name, where=where, base_dir=base_dir)
+    made = Edit(**edit) if editing else None
+    if edit and not editing:
+        raise ManifestError(f"{where}: {', '.join(edit)} applies only to an edit (edit: fill, …)")
+    return Job(task, preset, overrides, name, made, where=where, base_dir=base_dir)
 
 
 def manifest_text(path: Path) -> str:

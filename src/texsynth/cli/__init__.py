@@ -1,4 +1,4 @@
-"""Command-line interface: ``texsynth synth | batch | report | evaluate | figure | …``.
+"""Command-line interface: ``texsynth synth | fill | extend | tile | batch | report | …``.
 
 A thin layer over the Python API, one module per command; the options they share, and
 those generated from the recipe's declarations, are in :mod:`texsynth.cli.options`.
@@ -19,6 +19,7 @@ from .. import __version__
 from ..core.errors import TexsynthError
 from .analyze import analyze
 from .batch import EXIT_ERROR, batch
+from .edit import extend, fill, tile
 from .evaluate import evaluate
 from .figure import figure
 from .info import info
@@ -33,7 +34,7 @@ def cli() -> None:
     """Texture synthesis with convolutional neural networks (Gatys, Ecker & Bethge 2015)."""
 
 
-for command in (synth, batch, report, analyze, evaluate, figure, info, weights):
+for command in (synth, fill, extend, tile, batch, report, analyze, evaluate, figure, info, weights):
     cli.add_command(command)
 
 

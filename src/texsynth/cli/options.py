@@ -95,6 +95,17 @@ def task_options(skip: tuple[str, ...] = ()) -> Decorator:
     return declared_options(Task, "task_fields", skip, lambda name: "")
 
 
+def replay_option(help: str) -> Decorator:
+    """``--recipe FILE``: the sidecar (or recipe file) a command replays."""
+    return click.option(
+        "--recipe",
+        "recipe_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help=help,
+    )
+
+
 def output_file(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
     """An output file's path; one that ends in a separator names a folder, and is refused
     (``Path`` would drop the slash and write a file named like the folder)."""

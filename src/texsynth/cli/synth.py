@@ -17,6 +17,7 @@ from .options import (
     preset_option,
     quiet_option,
     recipe_options,
+    replay_option,
     task_options,
     trust_option,
     weights_option,
@@ -33,13 +34,9 @@ def check_image_extension(path: Path) -> None:
 @click.command()
 @click.argument("sources", nargs=-1)
 @output_option("Output image (PNG); its sidecar OUTPUT.json is written beside it.")
-@click.option(
-    "--recipe",
-    "recipe_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Replay a sidecar (OUT.json) or a recipe file: its recipe, and its sources, size, "
-    "seed and guide unless given here. Recipe options given here override it.",
+@replay_option(
+    "Replay a sidecar (OUT.json) or a recipe file: its recipe, and its sources, size, "
+    "seed and guide unless given here. Recipe options given here override it."
 )
 @task_options(skip=("sources",))
 @preset_option

@@ -299,6 +299,7 @@ class RecordedRun:
     recipe: Recipe
     task: Task
     inputs: tuple[dict[str, Any], ...] = ()  # the input files as they were (provenance)
+    edit: dict[str, Any] = dataclasses.field(default_factory=dict)  # an edit's section, if any
 
 
 def load_run(path: str | os.PathLike) -> RecordedRun:
@@ -323,10 +324,13 @@ def load_run(path: str | os.PathLike) -> RecordedRun:
     base = get_preset(str(data.get("preset") or "default"))
     recipe = dataclasses.replace(base, **fields_from(Recipe, fields, f"{p}: recipe"))
     task_fields = data.get("task") or {}
+    if isinstance(task_fields, dict):  # an edit from its own image records no sources
+        task_fields = {k: v for k, v in task_fields.items() if v != []}
     task = Task(**fields_from(Task, task_fields, f"{p}: task")) if task_fields else Task()
     inputs = data.get("inputs")
     inputs = [item for item in inputs if isinstance(item, dict)] if isinstance(inputs, list) else []
-    return RecordedRun(recipe, task, tuple(inputs))
+    edit = data.get("edit")
+    return RecordedRun(recipe, task, tuple(inputs), edit if isinstance(edit, dict) else {})
 
 
 def load_recipe(path: str | os.PathLike) -> Recipe:

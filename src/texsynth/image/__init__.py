@@ -1,3 +1,4 @@
 """Stage 1, images: reading and writing them (``io``), colour (``color``), synthetic test
-patterns (``patterns``), and a source's lattice from its autocorrelation (``lattice``).
+patterns (``patterns``), a source's lattice from its autocorrelation (``lattice``), and for
+edits the canvas (``canvas``) and its patch fill from shifted copies (``shifts``).
 """

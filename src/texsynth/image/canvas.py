@@ -1,16 +1,16 @@
-"""The canvas of an edit: the pixels an image keeps, and the hole that is synthesised
-(issue 25, work in progress: no command uses it yet).
+"""The canvas of an edit: the pixels an image keeps, the hole that is synthesised, and the
+hole's first fill (:mod:`texsynth.image.shifts`).
 
 Three edits make a canvas from an image people already have:
 
-- ``fill``: a mask's white (non-zero) pixels, or an RGBA image's transparent ones, are the
-  hole; every other pixel is kept;
+- ``fill``: a mask's white pixels (grey ones from 50% up), or an RGBA image's transparent
+  ones, are the hole; every other pixel is kept;
 - ``extend``: the image sits unchanged at an anchor of a larger canvas, and the rest is the
   hole;
-- ``tile``: a band along the edges is the hole, and the middle is kept; synthesised with
-  circular padding, the result wraps around.
+- ``tile``: a band along the edges is the hole, and the middle is kept; filled across the
+  place where opposite edges meet, the result wraps around.
 
-A canvas knows nothing of networks: :mod:`texsynth.synthesis.edit` fills it. Its kept
+A canvas knows nothing of networks: :mod:`texsynth.synthesis.edit` may refine it. Its kept
 pixels are the image's own 8-bit values (``k / 255``), so the written result holds them
 byte for byte.
 """
@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..core.edits import ANCHORS, Edit
 from ..core.errors import ImageError, SizeError
 from .io import ImageLike, LoadedImage, load_image
+from .shifts import grown_copy, stitched_fill, wrapped_fill
 
-# Where ``extend`` puts the image: the middle, a side (n, s, e, w) or a corner.
-ANCHORS: tuple[str, ...] = ("center", "n", "s", "e", "w", "ne", "nw", "se", "sw")
 # A grey mask counts as hole where it is at least half of white.
 MASK_THRESHOLD = 0.5
 
@@ -112,7 +112,7 @@ def fill_canvas(image: ImageLike, mask: ImageLike | None = None) -> Canvas:
                 "(white: synthesise)"
             )
     canvas = _with_hole(loaded, hole)
-    return dataclasses.replace(canvas, start=shifted_copy(canvas.pixels, hole))
+    return dataclasses.replace(canvas, start=stitched_fill(canvas.pixels, hole))
 
 
 def extend_canvas(image: ImageLike, size: tuple[int, int], anchor: str = "center") -> Canvas:
@@ -141,56 +141,7 @@ def extend_canvas(image: ImageLike, size: tuple[int, int], anchor: str = "center
     pixels[:, top : top + loaded.height, left : left + loaded.width] = loaded.pixels
     hole = torch.ones(height, width, dtype=torch.bool)
     hole[top : top + loaded.height, left : left + loaded.width] = False
-    return Canvas(pixels, hole, loaded.name, grown_copy(pixels, hole))
-
-
-def grown_copy(pixels: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-    """An ``extend`` start: the kept rectangle grown outwards strip by strip, each strip
-    (at most a third of the kept side deep) filled by :func:`shifted_copy` from what is
-    kept so far, the sides in turn, so that the corners come from strips made before.
-    Where no shift fits, the strip mirrors the kept rectangle across its edge."""
-    pixels, hole = pixels.clone(), hole.clone()
-    height, width = hole.shape
-    rows, cols = torch.nonzero(~hole, as_tuple=True)
-    rect = [int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1]
-    while rect != [0, height, 0, width]:
-        for side in range(4):
-            top, bottom, left, right = rect
-            deep = max(1, ((right - left) if side < 2 else (bottom - top)) // 3)
-            grown = [
-                [top, bottom, max(0, left - deep), right],
-                [top, bottom, left, min(width, right + deep)],
-                [max(0, top - deep), bottom, left, right],
-                [top, min(height, bottom + deep), left, right],
-            ][side]
-            part = torch.zeros_like(hole)
-            part[grown[0] : grown[1], grown[2] : grown[3]] = True
-            part &= hole
-            if part.any():
-                filled = shifted_copy(torch.where(hole, 0.0, pixels), part, hole)
-                if filled is None:
-                    filled = _mirrored_into(pixels, part, tuple(rect))  # type: ignore[arg-type]
-                pixels = torch.where(part, filled, pixels)
-                hole &= ~part
-            rect = grown
-    return pixels
-
-
-def _mirrored_into(
-    pixels: torch.Tensor, part: torch.Tensor, kept: tuple[int, int, int, int]
-) -> torch.Tensor:
-    """``part`` filled with the kept rectangle mirrored across its nearest edge."""
-    top, bottom, left, right = kept
-    rows = _reflected(torch.arange(pixels.shape[1]), top, bottom)
-    cols = _reflected(torch.arange(pixels.shape[2]), left, right)
-    return pixels[:, rows][:, :, cols]
-
-
-def _reflected(index: torch.Tensor, begin: int, end: int) -> torch.Tensor:
-    """Indices outside [begin, end) mirrored back in (clamped once mirrored past the far edge)."""
-    mirrored = torch.where(index < begin, 2 * begin - index - 1, index)
-    mirrored = torch.where(mirrored >= end, 2 * end - mirrored - 1, mirrored)
-    return mirrored.clamp(begin, end - 1)
+    return Canvas(pixels, hole, loaded.name, stitched_fill(pixels, hole, grown_copy))
 
 
 def _offset(room: int, first: bool, last: bool) -> int:
@@ -216,61 +167,45 @@ def tile_canvas(image: ImageLike, band: int | None = None) -> Canvas:
         )
     hole = torch.ones(loaded.height, loaded.width, dtype=torch.bool)
     hole[band:-band, band:-band] = False
-    # The start is the photograph's own frame: it already continues the middle, and only
-    # where the opposite edges meet (the wrap-around) is there a seam to remove.
-    return dataclasses.replace(_with_hole(loaded, hole), start=loaded.pixels)
+    canvas = _with_hole(loaded, hole)
+    return dataclasses.replace(canvas, start=wrapped_fill(canvas.pixels, hole))
 
 
-# The best shift is searched on the canvas shrunk by this factor, with this ring (px, at
-# full size) of kept pixels around the hole compared.
-SHIFT_SEARCH_SHRINK = 2
-SHIFT_RING = 8
+def canvas_for(edit: Edit, size: tuple[int, int] | None = None) -> Canvas:
+    """The canvas of ``edit``; ``size`` is ``extend``'s (width, height)."""
+    if edit.image is None:
+        raise ImageError(f"{edit.kind} needs an image to edit")
+    if edit.kind == "fill":
+        return fill_canvas(edit.image, edit.mask)
+    if edit.kind == "extend":
+        if size is None:
+            raise SizeError("extend needs --size WxH, the size of the larger canvas")
+        return extend_canvas(edit.image, size, edit.anchor)
+    return tile_canvas(edit.image, edit.band)
 
 
-def shifted_copy(
-    pixels: torch.Tensor, hole: torch.Tensor, unknown: torch.Tensor | None = None
-) -> torch.Tensor | None:
-    """The hole filled with the kept pixels one shift away, the shift whose kept ring
-    around the hole best matches the ring (least mean squared difference), among the
-    shifts that land the whole hole on kept pixels; None when none does.
-
-    On a periodic texture the best shift is a lattice vector, so the copy continues the
-    lattice in phase; on any texture it continues what surrounds the hole, with real
-    detail rather than a blur. ``unknown`` (default: the hole) is what may not be copied.
-    """
-    unknown = hole if unknown is None else unknown
-    f = SHIFT_SEARCH_SHRINK
-    ys, xs = torch.nonzero(hole, as_tuple=True)
-    r = SHIFT_RING
-    top, left = max(0, int(ys.min()) - r), max(0, int(xs.min()) - r)
-    bottom, right = (
-        min(hole.shape[0], int(ys.max()) + r + 1),
-        min(hole.shape[1], int(xs.max()) + r + 1),
-    )
-    small = torch.nn.functional.avg_pool2d(pixels[None], f, ceil_mode=True)
-    holes = torch.nn.functional.max_pool2d(unknown[None, None].float(), f, ceil_mode=True)
-    window = slice(top // f, -(-bottom // f)), slice(left // f, -(-right // f))
-    ring = 1 - holes[0, 0][window]  # kept pixels of the window: compared
-    patch = small[0][(slice(None), *window)] * ring
-    if patch.shape[-2] >= small.shape[-2] and patch.shape[-1] >= small.shape[-1]:
+def recorded_hole(edit: dict, size: tuple[int, int]) -> torch.Tensor | None:
+    """The (H, W) hole of an edit as its sidecar records it (kind, mask or image, placed,
+    band), for an output of ``size`` (width, height); None when it cannot be told (a mask
+    that has moved, an in-memory image)."""
+    width, height = size
+    hole = torch.ones(height, width, dtype=torch.bool)
+    try:
+        if edit.get("kind") == "fill" and edit.get("mask"):
+            return read_mask(edit["mask"], size)
+        if edit.get("kind") == "fill" and edit.get("image"):
+            return transparent_pixels(edit["image"])
+        if edit.get("kind") == "extend" and edit.get("placed"):
+            left, top, w, h = (int(v) for v in edit["placed"])
+            hole[top : top + h, left : left + w] = False
+            return hole
+        if edit.get("kind") == "tile" and edit.get("band"):
+            band = int(edit["band"])
+            hole[band:-band, band:-band] = False
+            return hole
+    except (ImageError, SizeError, OSError, ValueError, TypeError):
         return None
-    conv = torch.nn.functional.conv2d
-    cross = conv(small, patch[None])[0, 0]
-    energy = conv((small**2).sum(1, keepdim=True), ring[None, None])[0, 0]
-    # What is copied must be kept (the ring's counterpart may hold unknown zeros: such a
-    # shift then compares badly, and is only taken when nothing better fits).
-    copied = torch.nn.functional.max_pool2d(hole[None, None].float(), f, ceil_mode=True)
-    covered = conv(holes, copied[(0, slice(None), *window)][None])[0, 0]
-    score = (energy - 2 * cross).reshape(covered.shape)
-    score = torch.where(covered > 0, torch.inf, score)
-    if not torch.isfinite(score).any():
-        return None
-    dy, dx = divmod(int(score.argmin()), score.shape[-1])
-    sy, sx = dy * f - window[0].start * f, dx * f - window[1].start * f
-    rows = (torch.arange(pixels.shape[1]) + sy).clamp(0, pixels.shape[1] - 1)
-    cols = (torch.arange(pixels.shape[2]) + sx).clamp(0, pixels.shape[2] - 1)
-    shifted = pixels[:, rows][:, :, cols]
-    return torch.where(hole, shifted, pixels)
+    return None
 
 
 def _with_hole(loaded: LoadedImage, hole: torch.Tensor) -> Canvas:
@@ -282,10 +217,12 @@ def _with_hole(loaded: LoadedImage, hole: torch.Tensor) -> Canvas:
 __all__ = [
     "ANCHORS",
     "Canvas",
+    "canvas_for",
     "default_band",
     "extend_canvas",
     "fill_canvas",
     "read_mask",
+    "recorded_hole",
     "tile_canvas",
     "transparent_pixels",
 ]

@@ -236,6 +236,19 @@ def copy_fraction(source: torch.Tensor, synth: torch.Tensor) -> float:
     return float(copied.float().mean())
 
 
+def wrap_seam_ratio(image: torch.Tensor) -> float:
+    """How visible the seam of ``image`` (C, H, W) tiled with itself is: the mean squared
+    step across the border where opposite edges meet, over the mean squared step between
+    neighbours inside (about 1: no seam)."""
+    inside = ((image[:, :, 1:] - image[:, :, :-1]) ** 2).mean() + (
+        (image[:, 1:] - image[:, :-1]) ** 2
+    ).mean()
+    border = ((image[:, :, 0] - image[:, :, -1]) ** 2).mean() + (
+        (image[:, 0] - image[:, -1]) ** 2
+    ).mean()
+    return float(border / inside)
+
+
 def evaluate(
     source: torch.Tensor,
     synth: torch.Tensor,

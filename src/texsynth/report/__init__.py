@@ -91,11 +91,19 @@ def _add_thumbnails(collection: Collection, thumbnails: Thumbnails) -> None:
             card.thumb = href(card.image, thumbnails.root) if card.status != "damaged" else ""
             continue
         try:
-            card.thumb, card.image_size = thumbnails.of_file(card.image)
+            outline = _hole_of(card) if card.edit else None
+            card.thumb, card.image_size = thumbnails.of_file(card.image, outline)
         except IMAGE_ERRORS as exc:
             card.mark_damaged(f"{card.image.name} is unreadable ({short(exc)})")
             continue
         card.source_thumbs = _source_thumbnails(card, thumbnails)
+
+
+def _hole_of(card: Card):
+    """The edit's hole for the card's image of a given size, to outline on its thumbnail."""
+    from ..image.canvas import recorded_hole
+
+    return lambda size: recorded_hole(card.edit, size)
 
 
 def _source_thumbnails(card: Card, thumbnails: Thumbnails) -> list[tuple[str, tuple[int, int]]]:

@@ -50,6 +50,7 @@ class Card:
     thumb: str = ""  # filled in by the page: the thumbnail, relative to the folder
     image_size: tuple[int, int] = (0, 0)  # the picture's own size
     source_thumbs: list[tuple[str, tuple[int, int]]] = field(default_factory=list)
+    edit: dict[str, Any] = field(default_factory=dict)  # an edit's sidecar section
 
     def mark_damaged(self, problem: str) -> None:
         self.status = "damaged"
@@ -104,7 +105,9 @@ def apply_sidecar(card: Card, record: dict[str, Any]) -> None:
     """Fill a card from a synthesis sidecar: facets, changed recipe fields, numbers, curve."""
     task, facts = record.get("task") or {}, record.get("facts") or {}
     preset = str(record.get("preset") or "default")
-    card.sources = tuple(map(str, task.get("sources") or ()))
+    card.edit = record.get("edit") if isinstance(record.get("edit"), dict) else {}
+    edited = (str(card.edit["image"]),) if card.edit.get("image") else ()
+    card.sources = tuple(map(str, task.get("sources") or ())) or edited
     card.facets = {
         "source": card.facets.get("source") or source_label(card.sources),
         "seed": str(task.get("seed", "")),
@@ -112,6 +115,8 @@ def apply_sidecar(card: Card, record: dict[str, Any]) -> None:
     }
     size = task.get("size")
     shown = {"size": "x".join(map(str, size))} if size else {}
+    if card.edit:
+        shown = {"edit": str(card.edit.get("kind"))} | shown
     card.fields = shown | changed_fields(preset, record.get("recipe") or {})
     card.numbers |= numbers_of(facts)
     card.curve = loss_curves(facts)

@@ -156,14 +156,15 @@ def _pictures(card: Card, root: Path) -> str:
     # at the synthesis's size, and its caption says by how much it was shrunk.
     shown = [(src, w, h, min(1.0, width / max(w, 1))) for src, (w, h) in card.source_thumbs]
     total = width + sum(w * factor for _, w, _, factor in shown)
+    made, given = ("edited", "original") if card.edit else ("synthesis", "source")
     pictures = [
-        f'<figure class="synthesis" {_share(width, total)}>{link}{image}alt="synthesis"></a>'
-        f"<figcaption>synthesis {width}×{height}</figcaption></figure>"
+        f'<figure class="synthesis" {_share(width, total)}>{link}{image}alt="{made}"></a>'
+        f"<figcaption>{made} {width}×{height}</figcaption></figure>"
     ]
     pictures += [
         f'<figure class="source" {_share(w * factor, total)}><img src="{_attr(src)}" '
-        f'width="{w}" height="{h}" loading="lazy" alt="source">'
-        f"<figcaption>{_source_caption(w, h, factor)}</figcaption></figure>"
+        f'width="{w}" height="{h}" loading="lazy" alt="{given}">'
+        f"<figcaption>{given} {_source_caption(w, h, factor)}</figcaption></figure>"
         for src, w, h, factor in shown
     ]
     return f'<div class="picture">{"".join(pictures)}</div>'
@@ -171,7 +172,7 @@ def _pictures(card: Card, root: Path) -> str:
 
 def _source_caption(width: int, height: int, factor: float) -> str:
     scale = "" if factor == 1 else f", shown at {factor:.2g}×"
-    return f"source {width}×{height}{scale}"
+    return f"{width}×{height}{scale}"
 
 
 def _share(width: float, total: float) -> str:

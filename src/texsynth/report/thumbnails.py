@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -35,10 +36,15 @@ class Thumbnails:
         # Made earlier, by key: a name is KEY_WxH.jpg, WxH the image's own size.
         self.made = {p.name.split("_")[0]: p.name for p in self.folder.glob("*_*.jpg")}
 
-    def of_file(self, path: Path) -> tuple[str, tuple[int, int]]:
+    def of_file(self, path: Path, outline: Any = None) -> tuple[str, tuple[int, int]]:
         """The thumbnail of an image file (relative to the report) and the image's own size;
-        OSError or ValueError when the image cannot be read."""
-        return self._cached(self._file_key(path), lambda: _decoded(path))
+        OSError or ValueError when the image cannot be read. ``outline(size)`` may give an
+        (H, W) boolean hole (an edit's) whose outline is drawn on the thumbnail."""
+        if outline is None:
+            return self._cached(self._file_key(path), lambda: _decoded(path))
+        return self._cached(
+            self._file_key(path) + "|outlined", lambda: _outlined(_decoded(path), outline)
+        )
 
     def of_source(self, spec: str) -> tuple[str, tuple[int, int]]:
         """The thumbnail of a synthesis source: a path or ``builtin:NAME``."""
@@ -77,6 +83,27 @@ class Thumbnails:
             for path in self.folder.glob("*.jpg"):
                 if path.name not in self.used:
                     path.unlink(missing_ok=True)
+
+
+OUTLINE_COLOUR = (255, 0, 255)
+
+
+def _outlined(image: Image.Image, outline: Any) -> Image.Image:
+    """``image`` with the edge of its hole drawn, thick enough to show in the thumbnail."""
+    import numpy as np
+    from scipy import ndimage
+
+    hole = outline(image.size)
+    if hole is None or tuple(hole.shape) != image.size[::-1]:
+        return image
+    hole = np.asarray(hole, bool)
+    width = max(1, round(max(image.size) / THUMB_SIDE))
+    edge = ndimage.binary_dilation(hole, iterations=width) & ~ndimage.binary_erosion(
+        hole, iterations=width, border_value=1
+    )
+    pixels = np.array(image)
+    pixels[edge] = OUTLINE_COLOUR
+    return Image.fromarray(pixels)
 
 
 def _decoded(path: Path) -> Image.Image:

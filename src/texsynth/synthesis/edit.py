@@ -1,25 +1,23 @@
 """Edits of an image people already have: the hole of a
-:class:`~texsynth.image.canvas.Canvas` is synthesised, and every other pixel is kept exactly
-(issue 25, work in progress: no command uses it yet, and its refinement is still measured).
+:class:`~texsynth.image.canvas.Canvas` is synthesised, and every other pixel is kept exactly.
 
-The method, at every scale of the recipe's coarse-to-fine plan:
+The method, chosen by measurement (``benchmarks/edit.py``, docs/editing.md):
 
-1. **Kept pixels fixed.** The canvas is shrunk to the scale; a pixel there is kept when every
-   full-size pixel under it is. The loss sees the kept pixels in place of the optimised
-   ones (:attr:`ScaleObjective.kept`), so only the hole moves, and it moves against the
-   kept surroundings: features that straddle the boundary must look like the texture.
-2. **The texture of the kept part.** Without other sources, the target statistics are Gram
-   matrices over the kept positions only: at each layer, the positions whose cell is kept
-   (:func:`kept_statistics`). With ``sources``, they are those
-   images' statistics, as ``synthesize`` computes them.
-3. **Matched where it changes.** The loss is a guided Gram loss over the hole and a ring
-   around it (``EDIT_RING`` px at each scale, at least the deepest layer's cell): the
-   statistics of what is synthesised, together with what touches it, are the texture's.
-   A Gram matrix of the whole image would be dominated by the kept part and say little
-   about a small hole.
+1. **A patch fill.** The canvas's start fills the hole from the image itself
+   (:mod:`texsynth.image.shifts`): copies one shift away, a lattice vector on a periodic
+   texture, stitched along the seams where the copies agree. It is real detail, never a
+   blur, and it keeps lattices in phase.
+2. **An optional refinement** (``refine`` iterations, default none): only the hole moves
+   (:attr:`ScaleObjective.kept`), against the kept surroundings, under the recipe's
+   texture loss restricted to the hole and a ring around it (``EDIT_RING`` px): a guided
+   Gram loss with the kept part's statistics (:func:`kept_statistics`), or those of
+   ``sources``, plus CNNMRF-style matching of feature patches to the kept part's
+   (:class:`~texsynth.losses.terms.PatchMatchLoss`). Measured, it lowers the hole's
+   feature distance a little and raises the seam (it sharpens the boundary), so it is not
+   the default.
 
-``tileable`` (``tile``) uses the synthesis model's circular padding, so the frame that is
-synthesised joins the opposite edges.
+``tile`` refines with the synthesis model's circular padding, so that the frame joins the
+opposite edges.
 """
 
 from __future__ import annotations
@@ -28,15 +26,18 @@ import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..core.edits import Edit
 from ..core.errors import TexsynthError
+from ..core.provenance import file_sha256
 from ..core.recipe import PRESETS, Recipe, Task, make_recipe, preset_name
 from ..core.registry import OPTIMIZERS
 from ..features.weights import Weights
-from ..image.canvas import Canvas
+from ..image.canvas import Canvas, canvas_for, default_band
 from ..image.io import ImageLike
 from ..losses.terms import CalibratedSum, GuidedGramLoss, PatchMatchLoss, feature_patches
 from ..optimize.lbfgs import StopRule
@@ -136,15 +137,18 @@ def edit(
     verify_weights: bool = True,
     progress: bool = False,
     force: bool = False,
+    refine: int = 0,
     record: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> SynthesisResult:
     """Synthesise the hole of ``canvas`` and keep every other pixel exactly.
 
-    The texture is the kept part's, or that of ``sources`` when given. ``record`` is what
-    the sidecar says of the edit (kind, image, mask, anchor …). Recipe fields may be
-    overridden by keyword as in ``synthesize``; the structure terms and the tiled Gram
-    loss do not apply to edits (the loss is :class:`GuidedGramLoss` over the hole).
+    The hole starts as the canvas's patch fill (or white noise where it has none);
+    ``refine`` iterations of the texture loss then move it, at full size. The texture is
+    the kept part's, or that of ``sources`` when given. ``record`` is what the sidecar says
+    of the edit (kind, image, mask, anchor …). Recipe fields may be overridden by keyword as
+    in ``synthesize``; the structure terms and the tiled Gram loss do not apply to edits
+    (the loss is :class:`GuidedGramLoss` over the hole).
     """
     base = preset_name(recipe) if isinstance(recipe, Recipe) else recipe
     recipe = make_recipe(recipe, **overrides)
@@ -155,9 +159,9 @@ def edit(
     target = prepare_target(given, size, recipe, None, device, weights, verify_weights, None, force)
     plan = plan_for(target, recipe)
     if canvas.start is not None:  # a start with real detail needs no coarser scales
-        plan = [dataclasses.replace(plan[-1], iters=recipe.iters)]
+        plan = [dataclasses.replace(plan[-1], iters=refine)]
     optimizer = OPTIMIZERS[recipe.optimizer]()
-    hooks = RunHooks(None, 0, None, progress)
+    hooks = RunHooks(None, 0, None, progress and sum(s.iters for s in plan) > 0)
     records, x = [], None
     with hooks.over(plan):
         for index, scale in enumerate(plan):
@@ -175,6 +179,39 @@ def edit(
     preset = base if base in PRESETS else None
     inputs = target.inputs if sources else ()
     return SynthesisResult(image, recipe, task, records, facts, preset, inputs, record or {})
+
+
+def edit_image(
+    edit_of: Edit,
+    recipe: Recipe | str = "default",
+    *,
+    sources: Sequence[ImageLike] = (),
+    size: tuple[int, int] | None = None,
+    seed: int = 0,
+    **options: Any,
+) -> SynthesisResult:
+    """The edit ``edit_of`` made to its image (``size``: ``extend``'s canvas); ``options``
+    go to :func:`edit` (device, weights, progress, recipe fields …). The sidecar's edit
+    section records the edit's fields and the sha256 of its image and mask files."""
+    canvas = canvas_for(edit_of, size)
+    record = edit_of.as_dict()
+    for role in ("image", "mask"):
+        path = record.get(role)
+        if isinstance(path, str) and os.path.isfile(path):
+            record[role] = str(Path(path).resolve())
+            record[f"{role}_sha256"] = file_sha256(path)
+    record["hole_pixels"] = int(canvas.hole.sum())
+    if edit_of.kind == "extend":  # where the image sits: [left, top, width, height]
+        rows, cols = torch.nonzero(canvas.known, as_tuple=True)
+        record["placed"] = [int(cols.min()), int(rows.min())]
+        record["placed"] += [int(cols.max()) + 1 - record["placed"][0]]
+        record["placed"] += [int(rows.max()) + 1 - record["placed"][1]]
+    if edit_of.kind == "tile":  # refinement wraps around too
+        options["tileable"] = True
+        record["band"] = edit_of.band or default_band(canvas.width, canvas.height)
+    return edit(
+        canvas, recipe, sources=sources, seed=seed, refine=edit_of.refine, record=record, **options
+    )
 
 
 def _objective(
