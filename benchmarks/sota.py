@@ -8,7 +8,9 @@ each source resized and centre-cropped to ``--size``:
 - ``heitz``: Heitz et al. 2021, the sliced Wasserstein loss on VGG-19's layers, one scale;
 - ``liu``: Liu, Gousseau & Xia 2016, Gram matrices plus the spectrum constraint, one scale;
 - ``gonthier``: Gonthier, Gousseau & Ladjal 2022, Gram matrices plus the spectrum
-  constraint at every scale of a multi-resolution (coarse-to-fine) scheme.
+  constraint at every scale of a multi-resolution (coarse-to-fine) scheme;
+- ``histogram``, ``histogram-light``: the default with the pixel-histogram term
+  (``histogram_weight`` 1 and 0.1), not published methods (``--recipes default,histogram``).
 
 Columns, medians over the textures (lower is better, but lattice): ``gram``, a VGG-19 Gram
 error at layers no recipe optimises (conv2_1, conv3_1, conv4_1); ``swd``; ``hist`` (the
@@ -44,6 +46,9 @@ RECIPES: dict[str, dict] = {
     "heitz": {"loss": "swd", "structure": "off", "scales": 1},
     "liu": {"loss": "gram", "scales": 1, **SPECTRUM_EVERYWHERE},
     "gonthier": {"loss": "gram", "scales": "auto", **SPECTRUM_EVERYWHERE},
+    # Not a published method: the default with the pixel-histogram term (issue 24's lever).
+    "histogram": {"histogram_weight": 1.0},
+    "histogram-light": {"histogram_weight": 0.1},
 }
 COLUMNS = ("gram", "swd", "hist", "ps", "lattice", "lattice_periodic", "copy", "wall_s")
 
@@ -76,7 +81,7 @@ def median(rows: list[dict], key: str) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--recipes", default=",".join(RECIPES))
+    parser.add_argument("--recipes", default="default,heitz,liu,gonthier")
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--no-periodic", action="store_true")
     parser.add_argument("--json", type=Path, default=None)

@@ -269,3 +269,26 @@ def test_the_optimiser_restarts_its_memory_when_the_objective_redraws():
     assert result.iterations == 20 and result.stop_reason == "max_iter"
     assert objective.redraws == 10
     assert torch.allclose(result.x, torch.full_like(x0, 0.45), atol=1e-4)  # the 9th centre
+
+
+def test_the_pixel_histogram_term_sees_only_the_histogram() -> None:
+    from texsynth.losses.terms import IMAGE, PixelHistogramLoss
+
+    source = torch.rand(3, 16, 16, generator=torch.Generator().manual_seed(0))
+    loss = PixelHistogramLoss(source)
+    shuffled = source.flatten(1)[:, torch.randperm(256)].view(1, 3, 16, 16)
+    assert float(loss({IMAGE: shuffled})) < 1e-12  # same pixels, other places
+    assert float(loss({IMAGE: shuffled * 0.5})) > 1e-3
+    larger = torch.nn.functional.interpolate(shuffled, size=32, mode="nearest")
+    assert float(loss({IMAGE: larger})) < 1e-3  # compared by rank, at any size
+
+
+def test_the_histogram_weight_brings_the_histogram_close(small_color) -> None:
+    from texsynth import synthesize
+    from texsynth.losses.metrics import color_distance
+
+    plain = synthesize(small_color, 48, iters=30, coarse_iters=10, seed=0)
+    pinned = synthesize(small_color, 48, iters=30, coarse_iters=10, seed=0, histogram_weight=1)
+    assert color_distance(small_color, pinned.image) < 0.5 * color_distance(
+        small_color, plain.image
+    )

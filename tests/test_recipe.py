@@ -26,6 +26,7 @@ EVERY_FIELD = {
     "structure": "on",
     "structure_loss": "spectrum",
     "structure_weight": 2,
+    "histogram_weight": 0.5,
     "structure_scales": "all",
     "optimizer": "scipy-lbfgsb",
     "iters": 3,

@@ -104,6 +104,12 @@ class Recipe:
         "Weight of the structure term, relative to the texture term at the start of the run.",
         real_number(0.0),
     )
+    histogram_weight: float = declare(
+        0.0,
+        "Weight of a pixel-histogram term (each channel's sorted pixels against the source's), "
+        "relative to the rest of the loss at the start of the run (0: none).",
+        real_number(0.0),
+    )
     structure_scales: str = declare(
         "coarse",
         "Scales that carry the structure term: all, or coarse (every scale but the full size).",

@@ -24,6 +24,7 @@ from .terms import (
     GramLoss,
     GuidedGramLoss,
     Loss,
+    PixelHistogramLoss,
     ShiftedGramLoss,
     SlicedWassersteinLoss,
     SpectrumLoss,
@@ -147,6 +148,12 @@ def gram_and_swd(target: ObjectiveTarget) -> Loss:
 SHIFTED_GRAM_MIN_DOWNSAMPLING = 2
 # Feature autocorrelations on layers at least this coarse (pool2 and deeper).
 AUTOCORRELATION_MIN_DOWNSAMPLING = 4
+
+
+def pixel_histogram(target: ObjectiveTarget) -> Loss:
+    """Each channel's pixel histogram against the source's (``histogram_weight``)."""
+    source = target.source_image("histogram").pixels
+    return PixelHistogramLoss(source).to(target.model.device)
 
 
 def spectrum_constraint(target: ObjectiveTarget) -> Loss:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..image.lattice import autocorrelations
@@ -286,19 +287,24 @@ class CalibratedSum(Loss):
     """
 
     def __init__(
-        self, texture: Loss, structure: Loss, weight: float, calibration: dict[str, float]
+        self,
+        texture: Loss,
+        structure: Loss,
+        weight: float,
+        calibration: dict[str, float],
+        key: str = "ratio",
     ) -> None:
         super().__init__()
         self.texture, self.structure = texture, structure
-        self.weight, self.calibration = weight, calibration
+        self.weight, self.calibration, self.key = weight, calibration, key
         self.layers = list(dict.fromkeys([*texture.layers, *structure.layers]))
 
     def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
         texture, structure = self.texture(features), self.structure(features)
-        if "ratio" not in self.calibration:
+        if self.key not in self.calibration:
             ratio = texture.detach().sum() / structure.detach().sum().clamp_min(1e-30)
-            self.calibration["ratio"] = float(ratio)
-        return texture + self.weight * self.calibration["ratio"] * structure
+            self.calibration[self.key] = float(ratio)
+        return texture + self.weight * self.calibration[self.key] * structure
 
     def resample(self) -> None:
         self.texture.resample()
@@ -307,6 +313,37 @@ class CalibratedSum(Loss):
     @property
     def stochastic(self) -> bool:  # type: ignore[override]
         return self.texture.stochastic or self.structure.stochastic
+
+
+class PixelHistogramLoss(Loss):
+    """Each channel's pixel histogram against the source's: the mean squared difference
+    between the sorted pixels and the source's pixels at the same ranks, which is the
+    squared 1-D Wasserstein-2 distance (the sliced Wasserstein loss of Heitz et al. 2021 on
+    pixels, along the channel axes). A Gram matrix constrains only the pixels' second
+    moments through the network, so histograms drift; this pins them.
+
+    Args:
+        source: (C, H, W) source pixels (any size: compared by rank).
+    """
+
+    def __init__(self, source: torch.Tensor) -> None:
+        super().__init__()
+        self.layers: list[str] = []  # it looks at the pixels only
+        self.register_buffer("ranked", source.flatten(1).float().sort(dim=1).values)
+
+    def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        x = features[IMAGE].float().flatten(2)  # (B, C, N)
+        target = self._at_ranks(x.shape[-1])
+        return ((x.sort(dim=2).values - target) ** 2).mean(dim=(1, 2))
+
+    def _at_ranks(self, count: int) -> torch.Tensor:
+        """(C, count): the source's pixels at ``count`` evenly spaced ranks."""
+        if self.ranked.shape[1] == count:
+            return self.ranked
+        where = torch.linspace(0, 1, count, device=self.ranked.device)[None, None]
+        grid = torch.stack([where * 2 - 1, torch.zeros_like(where)], dim=-1)  # (1, 1, N, 2)
+        line = self.ranked[None, :, None, :]  # (1, C, 1, M)
+        return F.grid_sample(line, grid, align_corners=True)[0, :, 0]
 
 
 class SpectrumLoss(Loss):

@@ -44,7 +44,7 @@ from ..image.io import (
     save_image,
 )
 from ..image.lattice import Lattice, find_lattice
-from ..losses.objective import ObjectiveTarget
+from ..losses.objective import ObjectiveTarget, pixel_histogram
 from ..losses.terms import IMAGE, CalibratedSum, Loss
 from ..optimize.lbfgs import Callback, Optimizer, StopRule
 from ..statistics.gram import (
@@ -451,6 +451,11 @@ def build_objective(
     if _structure_at(recipe, target, scale):
         structure = STRUCTURES[recipe.structure_loss](context)
         loss = CalibratedSum(loss, structure, recipe.structure_weight, target.calibration)
+    if recipe.histogram_weight > 0:
+        histogram = pixel_histogram(context)
+        loss = CalibratedSum(
+            loss, histogram, recipe.histogram_weight, target.calibration, "histogram"
+        )
     device = target.synth_model.device
     return ScaleObjective(loss.to(device), target.synth_model, statistics, recipe.redraw_every)
 
