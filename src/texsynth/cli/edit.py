@@ -16,9 +16,9 @@ from ..core.errors import TexsynthError
 from ..core.options import declared
 from ..core.recipe import Task
 from .options import (
+    declared_options,
     device_option,
     force_option,
-    option_from,
     output_option,
     overwrite_option,
     preset_option,
@@ -28,7 +28,7 @@ from .options import (
     trust_option,
     weights_option,
 )
-from .synth import check_image_extension
+from .synth import check_image_extension, check_replay_inputs
 
 SUMMARIES = {
     "fill": "Fill a hole in IMAGE: the mask's white pixels are synthesised from the texture "
@@ -42,15 +42,9 @@ SUMMARIES = {
 TASK_FIELDS = {"fill": ("sources", "seed"), "extend": ("sources", "size", "seed"), "tile": ()}
 
 
-def _declared_options(cls: type, names: tuple[str, ...] | list[str]):
-    specs = dict(declared(cls))
-
-    def decorate(command):
-        for name in reversed(list(names)):
-            command = option_from(name, specs[name])(command)
-        return command
-
-    return decorate
+def _all_but(cls: type, names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The declared fields of ``cls`` that are not ``names``: those a command skips."""
+    return tuple(name for name, _ in declared(cls) if name not in names)
 
 
 def edit_command(kind: str) -> click.Command:
@@ -63,8 +57,8 @@ def edit_command(kind: str) -> click.Command:
         f"Replay a {kind} sidecar (OUT.json): its image, its edit and its recipe, unless "
         "given here."
     )
-    @_declared_options(Edit, edit_fields)
-    @_declared_options(Task, task_fields)
+    @declared_options(Edit, "edit_fields", _all_but(Edit, edit_fields))
+    @declared_options(Task, "task_fields", _all_but(Task, task_fields))
     @preset_option
     @recipe_options(skip=("tileable",))
     @device_option
@@ -74,9 +68,8 @@ def edit_command(kind: str) -> click.Command:
     @force_option
     @quiet_option("progress bar or summary")
     def run(image: str | None, output: Path, recipe_file: Path | None, **given: Any) -> None:
-        _run_edit(kind, image, output, recipe_file, given, edit_fields, task_fields)
+        _run_edit(kind, image, output, recipe_file, given)
 
-    run.__doc__ = SUMMARIES[kind]
     return click.command(kind, help=SUMMARIES[kind])(run)
 
 
@@ -86,8 +79,6 @@ def _run_edit(
     output: Path,
     recipe_file: Path | None,
     given: dict[str, Any],
-    edit_fields: list[str],
-    task_fields: tuple[str, ...],
 ) -> None:
     from ..core.files import check_new, sidecar_path, text_writer, write_files
     from ..image.io import image_writer
@@ -97,9 +88,8 @@ def _run_edit(
     overwrite, quiet = given.pop("overwrite"), given.pop("quiet")
     check_new(output, overwrite)
     meta_path = check_new(sidecar_path(output), overwrite)
-    edits = {n: given.pop(n) for n in edit_fields if given.get(n) is not None}
-    tasks = {n: given.pop(n) for n in task_fields if given.get(n) is not None}
-    base, edit_of, task = _replayed(kind, recipe_file, given.pop("preset"), image, edits, tasks)
+    edits, tasks = given["edit_fields"], given["task_fields"]
+    base, edit_of, task = _replayed(kind, recipe_file, given["preset"], image, edits, tasks)
     result = edit_image(
         edit_of,
         base,
@@ -142,7 +132,6 @@ def _replayed(
         return preset or "default", Edit(kind, image, **edits), tasks
     if preset is not None:
         raise click.UsageError("--recipe replaces --preset; give one of them")
-    from ..core.provenance import changed_inputs
     from ..core.recipe import fields_from, load_run
 
     run = load_run(recipe_file)
@@ -156,12 +145,10 @@ def _replayed(
     recorded_files = [
         {"path": run.edit[role], "sha256": run.edit.get(f"{role}_sha256")}
         for role in ("image", "mask")
-        if run.edit.get(role) and getattr(edit_of, role) == run.edit[role]
+        if run.edit.get(role)
     ]
-    for change in changed_inputs(recorded_files):
-        import warnings
-
-        warnings.warn(f"{change} since {recipe_file} was recorded", stacklevel=2)
+    paths = [edit_of.image or "", edit_of.mask or ""]
+    check_replay_inputs(recipe_file, recorded_files, paths, strict=False)
     task = {k: v for k, v in run.task.as_dict().items() if v not in (None, [])} | tasks
     return run.recipe, edit_of, task
 

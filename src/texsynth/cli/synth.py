@@ -154,11 +154,13 @@ def _replayed(
         )
     if str(task.get("guide", "")).startswith("<"):
         raise TexsynthError(f"{recipe_file} records an in-memory guide; give --guide")
-    _check_inputs(recipe_file, run.inputs, [*task["sources"], task.get("guide") or ""], strict)
+    check_replay_inputs(
+        recipe_file, run.inputs, [*task["sources"], task.get("guide") or ""], strict
+    )
     return run.recipe, task
 
 
-def _check_inputs(recipe_file: Path, inputs: Any, paths: list[str], strict: bool) -> None:
+def check_replay_inputs(recipe_file: Path, inputs: Any, paths: list[str], strict: bool) -> None:
     """Warn (or with ``strict`` refuse) when a file the run read has changed since."""
     import warnings
 

@@ -119,15 +119,8 @@ def extend_canvas(image: ImageLike, size: tuple[int, int], anchor: str = "center
     """``image`` unchanged at ``anchor`` of a ``size`` (width, height) canvas."""
     loaded = load_image(image)
     width, height = size
-    if (
-        width < loaded.width
-        or height < loaded.height
-        or (width, height)
-        == (
-            loaded.width,
-            loaded.height,
-        )
-    ):
+    same = (width, height) == (loaded.width, loaded.height)
+    if width < loaded.width or height < loaded.height or same:
         raise SizeError(
             f"--size {width}x{height} must be larger than the image "
             f"({loaded.width}x{loaded.height}) along at least one side and smaller along none"
@@ -139,9 +132,17 @@ def extend_canvas(image: ImageLike, size: tuple[int, int], anchor: str = "center
     left = _offset(width - loaded.width, "w" in sides, "e" in sides)
     pixels = loaded.pixels.new_zeros(loaded.pixels.shape[0], height, width)
     pixels[:, top : top + loaded.height, left : left + loaded.width] = loaded.pixels
-    hole = torch.ones(height, width, dtype=torch.bool)
-    hole[top : top + loaded.height, left : left + loaded.width] = False
+    hole = hole_around((left, top, loaded.width, loaded.height), size)
     return Canvas(pixels, hole, loaded.name, stitched_fill(pixels, hole, grown_copy))
+
+
+def hole_around(kept: tuple[int, int, int, int], size: tuple[int, int]) -> torch.Tensor:
+    """The (H, W) hole of a ``size`` (width, height) canvas that keeps only the rectangle
+    ``kept`` (left, top, width, height): ``extend``'s and ``tile``'s."""
+    left, top, width, height = kept
+    hole = torch.ones(size[1], size[0], dtype=torch.bool)
+    hole[top : top + height, left : left + width] = False
+    return hole
 
 
 def _offset(room: int, first: bool, last: bool) -> int:
@@ -165,8 +166,8 @@ def tile_canvas(image: ImageLike, band: int | None = None) -> Canvas:
             f"--band {band} must be at least 1 px and less than half the shorter side "
             f"({side} px here), or nothing of the image is kept"
         )
-    hole = torch.ones(loaded.height, loaded.width, dtype=torch.bool)
-    hole[band:-band, band:-band] = False
+    inner = (band, band, loaded.width - 2 * band, loaded.height - 2 * band)
+    hole = hole_around(inner, (loaded.width, loaded.height))
     canvas = _with_hole(loaded, hole)
     return dataclasses.replace(canvas, start=wrapped_fill(canvas.pixels, hole))
 
@@ -189,7 +190,6 @@ def recorded_hole(edit: dict, size: tuple[int, int]) -> torch.Tensor | None:
     band), for an output of ``size`` (width, height); None when it cannot be told (a mask
     that has moved, an in-memory image)."""
     width, height = size
-    hole = torch.ones(height, width, dtype=torch.bool)
     try:
         if edit.get("kind") == "fill" and edit.get("mask"):
             return read_mask(edit["mask"], size)
@@ -197,12 +197,10 @@ def recorded_hole(edit: dict, size: tuple[int, int]) -> torch.Tensor | None:
             return transparent_pixels(edit["image"])
         if edit.get("kind") == "extend" and edit.get("placed"):
             left, top, w, h = (int(v) for v in edit["placed"])
-            hole[top : top + h, left : left + w] = False
-            return hole
+            return hole_around((left, top, w, h), size)
         if edit.get("kind") == "tile" and edit.get("band"):
             band = int(edit["band"])
-            hole[band:-band, band:-band] = False
-            return hole
+            return hole_around((band, band, width - 2 * band, height - 2 * band), size)
     except (ImageError, SizeError, OSError, ValueError, TypeError):
         return None
     return None

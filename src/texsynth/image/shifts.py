@@ -45,15 +45,6 @@ def shifted(pixels: torch.Tensor, shift: Shift) -> torch.Tensor:
     return pixels[:, rows][:, :, cols]
 
 
-def landing_kept(unknown: torch.Tensor, shift: Shift) -> torch.Tensor:
-    """(H, W): where ``shift`` reads a kept pixel inside the image."""
-    height, width = unknown.shape
-    rows = torch.arange(height) + shift[0]
-    cols = torch.arange(width) + shift[1]
-    inside = ((rows >= 0) & (rows < height))[:, None] & ((cols >= 0) & (cols < width))[None]
-    return inside & ~shifted(unknown[None], shift)[0]
-
-
 def shifted_copy(
     pixels: torch.Tensor, hole: torch.Tensor, unknown: torch.Tensor | None = None
 ) -> torch.Tensor | None:

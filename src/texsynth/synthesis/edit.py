@@ -52,9 +52,9 @@ from .run import (
     prepare_target,
     run_scale,
     scale_source,
-    white_noise,
+    start_image,
 )
-from .scales import Scale, halved, upsample
+from .scales import Scale, halved
 
 # The ring around the hole whose statistics are matched with it, in px at each scale.
 EDIT_RING = 8
@@ -270,17 +270,10 @@ def _start(
     start: torch.Tensor | None,
     seed: int,
 ) -> torch.Tensor:
-    """The canvas's start (or white noise) in the hole at the first scale, then the
-    previous scale's result upsampled; the kept pixels in place."""
-    lower, upper = (b.cpu() for b in objective.bounds)
-    if previous is None and start is not None:
-        x = upsample(start, scale.width, scale.height).clamp(lower, upper)
-    elif previous is None:
-        x = white_noise(objective.channels, scale.height, scale.width, lower, upper, seed)
-    else:
-        x = upsample(previous[0].clamp(0, 1), scale.width, scale.height)
-    x = torch.where(part.hole, x, part.pixels)
-    return x.to(objective.model.device)
+    """A synthesis's start (:func:`start_image`: the canvas's start or white noise, then the
+    previous scale's result) in the hole, the kept pixels in place."""
+    x = start_image(objective, scale, previous, start, seed)
+    return torch.where(part.hole.to(x.device), x, part.pixels.to(x.device))
 
 
 def _first_step(optimizer: Any, hole_fraction: float) -> None:
