@@ -10,7 +10,9 @@ each source resized and centre-cropped to ``--size``:
 - ``gonthier``: Gonthier, Gousseau & Ladjal 2022, Gram matrices plus the spectrum
   constraint at every scale of a multi-resolution (coarse-to-fine) scheme;
 - ``histogram``, ``histogram-light``: the default with the pixel-histogram term
-  (``histogram_weight`` 1 and 0.1), not published methods (``--recipes default,histogram``).
+  (``histogram_weight`` 1 and 0.1) at every scale; ``histogram-fine``: 0.1 at full size
+  only; ``structure-all``: the shifted Gram term at every scale, and
+  ``structure-all+histogram-fine`` both; not published methods (``--recipes default,histogram``).
 
 Columns, medians over the textures (lower is better, but lattice): ``gram``, a VGG-19 Gram
 error at layers no recipe optimises (conv2_1, conv3_1, conv4_1); ``swd``; ``hist`` (the
@@ -47,8 +49,12 @@ RECIPES: dict[str, dict] = {
     "liu": {"loss": "gram", "scales": 1, **SPECTRUM_EVERYWHERE},
     "gonthier": {"loss": "gram", "scales": "auto", **SPECTRUM_EVERYWHERE},
     # Not a published method: the default with the pixel-histogram term (issue 24's lever).
-    "histogram": {"histogram_weight": 1.0},
-    "histogram-light": {"histogram_weight": 0.1},
+    "histogram": {"histogram_weight": 1.0, "histogram_scales": "all"},
+    "histogram-light": {"histogram_weight": 0.1, "histogram_scales": "all"},
+    # The term at full size only, and the shifted Gram term at every scale.
+    "histogram-fine": {"histogram_weight": 0.1},
+    "structure-all": {"structure_scales": "all"},
+    "structure-all+histogram-fine": {"structure_scales": "all", "histogram_weight": 0.1},
 }
 COLUMNS = ("gram", "swd", "hist", "ps", "lattice", "lattice_periodic", "copy", "wall_s")
 

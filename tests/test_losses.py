@@ -292,3 +292,12 @@ def test_the_histogram_weight_brings_the_histogram_close(small_color) -> None:
     assert color_distance(small_color, pinned.image) < 0.5 * color_distance(
         small_color, plain.image
     )
+
+
+@pytest.mark.parametrize(("scales", "carried"), [("fine", [False, True]), ("all", [True, True])])
+def test_the_histogram_term_sits_at_the_scales_asked_for(small_color, scales, carried) -> None:
+    from texsynth import synthesize
+
+    result = synthesize(small_color, 64, iters=2, coarse_iters=2, scales=2, structure="off",
+                        histogram_weight=1, histogram_scales=scales)  # fmt: skip
+    assert [s.loss == "CalibratedSum" for s in result.scales] == carried

@@ -24,7 +24,9 @@ from .evaluate import evaluate
 from .figure import figure
 from .info import info
 from .report import report
+from .sample import sample
 from .synth import synth
+from .train import train
 from .weights import weights
 
 
@@ -34,7 +36,9 @@ def cli() -> None:
     """Texture synthesis with convolutional neural networks (Gatys, Ecker & Bethge 2015)."""
 
 
-for command in (synth, fill, extend, tile, batch, report, analyze, evaluate, figure, info, weights):
+COMMANDS = (synth, fill, extend, tile, train, sample, batch, report, analyze, evaluate, figure,
+            info, weights)  # fmt: skip
+for command in COMMANDS:
     cli.add_command(command)
 
 

@@ -41,11 +41,13 @@ from .options import (
 )
 from .registry import (
     DEFAULT_LAYERS,
+    HISTOGRAM_SCALES,
     LOSSES,
     NETWORKS,
     OPTIMIZERS,
     POOLS,
     PRECISIONS,
+    STARTS,
     STRUCTURE_MODES,
     STRUCTURE_SCALES,
     STRUCTURES,
@@ -110,10 +112,23 @@ class Recipe:
         "relative to the rest of the loss at the start of the run (0: none).",
         real_number(0.0),
     )
+    histogram_scales: str = declare(
+        "fine",
+        "Scales that carry the pixel-histogram term: fine (the full size only, after the "
+        "coarse scales have set the structure) or all (docs/sota.md measures both).",
+        choice(HISTOGRAM_SCALES),
+    )
     structure_scales: str = declare(
         "coarse",
         "Scales that carry the structure term: all, or coarse (every scale but the full size).",
         choice(STRUCTURE_SCALES),
+    )
+    start: str = declare(
+        "noise",
+        "The optimiser's start: white noise (the paper), or a sample of the source's "
+        "generator (the source is a .gen file of texsynth train; one scale, so a few --iters "
+        "refine it, and --iters 0 gives the sample itself).",
+        choice(STARTS),
     )
     optimizer: str = declare("torch-lbfgs", "Optimiser of the pixels.", choice(OPTIMIZERS.names))
     iters: int = declare(300, "Maximum iterations at full size.", whole_number(0))

@@ -38,6 +38,10 @@ POOLS: tuple[str, ...] = ("avg", "max")
 STRUCTURE_MODES: tuple[str, ...] = ("auto", "on", "off")
 # Which scales of a coarse-to-fine synthesis carry it.
 STRUCTURE_SCALES: tuple[str, ...] = ("all", "coarse")
+# Scales that carry the pixel-histogram term: the full size only, or every scale.
+HISTOGRAM_SCALES: tuple[str, ...] = ("fine", "all")
+# The optimiser's start: white noise, or a trained generator's sample.
+STARTS: tuple[str, ...] = ("noise", "generator")
 # Where batch jobs run: this process or a process pool, a Dask cluster, a local Dask cluster.
 ENGINES: tuple[str, ...] = ("local", "dask", "dask-local")
 

@@ -16,7 +16,8 @@ from PIL import Image
 from .. import __version__
 from ..core.errors import TexsynthError
 from ..core.files import write_file
-from ..image.io import load_image, to_pil
+from ..features.generator import source_image
+from ..image.io import to_pil
 
 THUMB_SIDE = 256  # pixels: crisp at 128 CSS pixels on a high-density screen
 THUMB_QUALITY = 88
@@ -114,6 +115,6 @@ def _decoded(path: Path) -> Image.Image:
 
 def _source(spec: str) -> Image.Image:
     try:
-        return to_pil(load_image(spec).pixels).convert("RGB")
+        return to_pil(source_image(spec).pixels).convert("RGB")
     except TexsynthError as exc:
         raise ValueError(str(exc)) from exc

@@ -31,6 +31,7 @@ from ..core.options import image_size
 from ..core.provenance import fingerprint
 from ..core.recipe import PRESETS, Recipe, Task, make_recipe, preset_name
 from ..core.registry import LOSSES, NETWORKS, OPTIMIZERS, STRUCTURES
+from ..features.generator import Generator, is_generator_file, source_image
 from ..features.network import fast_bfloat16
 from ..features.weights import Weights
 from ..image.color import colorize, luminance
@@ -111,6 +112,8 @@ def synthesize(
         statistics_cache,
     )  # fmt: skip
     plan = plan_for(target, recipe)
+    if recipe.start == "generator" and init is None:
+        init = generator_start(target, recipe, seed)
     optimizer: Optimizer = OPTIMIZERS[recipe.optimizer]()
     records: list[ScaleRecord] = []
     x = None
@@ -294,7 +297,17 @@ def _load_source(source: Source) -> LoadedImage | TextureStatistics:
         return source
     if _is_statistics(source):
         return TextureStatistics.load(source)  # type: ignore[arg-type]
-    return load_image(source)
+    return source_image(source)
+
+
+def generator_start(target: PreparedTarget, recipe: Recipe, seed: int) -> torch.Tensor:
+    """The start of ``start: generator``: the sample of the one ``.gen`` source for
+    ``seed`` at the output size, (C, H, W)."""
+    gens = [s for s in target.recorded_sources if is_generator_file(s)]
+    if len(target.recorded_sources) != 1 or not gens:
+        raise TexsynthError("start: generator needs one source, a .gen file of texsynth train")
+    sample = Generator.load(gens[0]).sample(1, (target.width, target.height), seed, recipe.tileable)
+    return sample[0]
 
 
 def _rescaled(
@@ -377,9 +390,11 @@ def _describe(source: Any) -> str:
 
 
 def plan_for(target: PreparedTarget, recipe: Recipe) -> list[Scale]:
-    """The scales a synthesis of ``target`` by ``recipe`` runs at, coarsest first."""
+    """The scales a synthesis of ``target`` by ``recipe`` runs at, coarsest first; one
+    scale from a generator's sample, which has its structure already."""
+    scales = 1 if recipe.start == "generator" else recipe.scales
     return plan_scales(
-        target.width, target.height, recipe.scales, recipe.iters, recipe.coarse_iters,
+        target.width, target.height, scales, recipe.iters, recipe.coarse_iters,
         target.single_source_size(), target.stats_model.min_size, recipe.tileable,
         recipe.iters_side,
     )  # fmt: skip
@@ -451,7 +466,7 @@ def build_objective(
     if _structure_at(recipe, target, scale):
         structure = STRUCTURES[recipe.structure_loss](context)
         loss = CalibratedSum(loss, structure, recipe.structure_weight, target.calibration)
-    if recipe.histogram_weight > 0:
+    if recipe.histogram_weight > 0 and (recipe.histogram_scales == "all" or not scale.halvings):
         histogram = pixel_histogram(context)
         loss = CalibratedSum(
             loss, histogram, recipe.histogram_weight, target.calibration, "histogram"

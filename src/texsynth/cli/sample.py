@@ -1,0 +1,71 @@
+"""``texsynth sample``: new samples of a trained generator, each written with its sidecar."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..core.recipe import MAX_SEED
+from .options import device_option, overwrite_option, quiet_option, recipe_option, task_options
+
+
+@click.command()
+@click.argument("generator", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the samples (NAME_seedS.png with NAME_seedS.json); made if need be.",
+)  # fmt: skip
+@click.option("--n", "count", type=click.IntRange(1, 1_000_000), default=1, show_default=True,
+              help="How many samples: seeds SEED, SEED+1, …")  # fmt: skip
+@task_options(skip=("sources", "guide"))
+@recipe_option("tileable")
+@device_option
+@overwrite_option
+@quiet_option("summary")
+def sample(
+    generator: Path,
+    output: Path,
+    count: int,
+    task_fields: dict[str, Any],
+    tileable: bool | None,
+    device: str,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Write new samples of GENERATOR (a .gen file of texsynth train). The generator is fully
+    convolutional: one file serves any --size. The same seed gives the same image."""
+    from ..core.devices import resolve_device
+    from ..core.errors import SizeError
+    from ..core.files import check_new, sidecar_path, text_writer, write_files
+    from ..image.io import image_writer
+    from ..synthesis.samples import generator_samples
+
+    seed = task_fields.get("seed", 0)
+    if seed + count - 1 > MAX_SEED:
+        raise SizeError(f"seeds {seed} … {seed + count - 1} pass the largest seed, {MAX_SEED}")
+    names = [output / f"{generator.stem}_seed{seed + i}.png" for i in range(count)]
+    if output.exists():  # refuse before any work what would be refused at the end
+        for name in names:
+            check_new(name, overwrite)
+            check_new(sidecar_path(name), overwrite)
+    samples = generator_samples(
+        generator, count, task_fields.get("size"), seed, bool(tileable), resolve_device(device)
+    )
+    output.mkdir(parents=True, exist_ok=True)
+    for name, made in zip(names, samples, strict=True):
+        sidecar = json.dumps(made.record(), indent=2) + "\n"
+        write_files(
+            [(name, image_writer(made.image, name)), (sidecar_path(name), text_writer(sidecar))],
+            overwrite,
+        )
+    if not quiet:
+        seconds = sum(s.wall_time for s in samples)
+        click.echo(
+            f"wrote {count} sample{'s' * (count > 1)} to {output} "
+            f"({samples[0].image.shape[2]}x{samples[0].image.shape[1]}, "
+            f"{1000 * seconds / count:.0f} ms each)",
+            err=True,
+        )
