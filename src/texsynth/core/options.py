@@ -274,3 +274,12 @@ def parse_values(cls: type, values: dict[str, Any]) -> dict[str, Any]:
         except ValueError as exc:
             raise ValueError(f"{name}: {exc}") from None
     return out
+
+
+def parse_fields(obj: Any) -> None:
+    """Parse every declared field of the frozen dataclass ``obj`` in place (its
+    ``__post_init__``); raises ``ValueError("FIELD: message")`` for the first bad one."""
+    for name, value in parse_values(
+        type(obj), {n: getattr(obj, n) for n, _ in declared(type(obj))}
+    ).items():
+        object.__setattr__(obj, name, value)

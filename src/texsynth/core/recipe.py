@@ -31,6 +31,7 @@ from .options import (
     name_list,
     number_list,
     optional,
+    parse_fields,
     parse_values,
     path_list,
     path_text,
@@ -186,11 +187,10 @@ class Recipe:
     def __post_init__(self) -> None:
         # Parse every value (the API may pass lists, text or numbers), so that a recipe is
         # always valid, hashable and equal to itself written out and read back.
-        for name, spec in declared(Recipe):
-            try:
-                object.__setattr__(self, name, spec.parse(getattr(self, name)))
-            except ValueError as exc:
-                raise TexsynthError(f"recipe: {name}: {exc}") from None
+        try:
+            parse_fields(self)
+        except ValueError as exc:
+            raise TexsynthError(f"recipe: {exc}") from None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: tuples become lists."""

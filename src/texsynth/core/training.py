@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import TexsynthError
-from .options import declare, declared, positive_number, real_number, whole_number
+from .options import declare, declared, parse_fields, positive_number, real_number, whole_number
 
 
 @dataclass(frozen=True)
@@ -48,11 +48,10 @@ class Training:
     )
 
     def __post_init__(self) -> None:
-        for name, spec in declared(Training):
-            try:
-                object.__setattr__(self, name, spec.parse(getattr(self, name)))
-            except ValueError as exc:
-                raise TexsynthError(f"training: {name}: {exc}") from None
+        try:
+            parse_fields(self)
+        except ValueError as exc:
+            raise TexsynthError(f"training: {exc}") from None
         if self.train_size % 16:
             raise TexsynthError(
                 f"training: train_size must be a multiple of 16, not {self.train_size}"
