@@ -54,18 +54,19 @@ def sample(
     samples = generator_samples(
         generator, count, task_fields.get("size"), seed, bool(tileable), resolve_device(device)
     )
-    output.mkdir(parents=True, exist_ok=True)
-    for name, made in zip(names, samples, strict=True):
+    seconds, shape = 0.0, None
+    for name, made in zip(names, samples, strict=True):  # each written as soon as it is made
+        if shape is None:  # the folder is made once the first sample is (a bad one: no folder)
+            output.mkdir(parents=True, exist_ok=True)
         sidecar = json.dumps(made.record(), indent=2) + "\n"
         write_files(
             [(name, image_writer(made.image, name)), (sidecar_path(name), text_writer(sidecar))],
             overwrite,
         )
-    if not quiet:
-        seconds = sum(s.wall_time for s in samples)
+        seconds, shape = seconds + made.wall_time, made.image.shape
+    if not quiet and shape is not None:
         click.echo(
-            f"wrote {count} sample{'s' * (count > 1)} to {output} "
-            f"({samples[0].image.shape[2]}x{samples[0].image.shape[1]}, "
+            f"wrote {count} sample{'s' * (count > 1)} to {output} ({shape[2]}x{shape[1]}, "
             f"{1000 * seconds / count:.0f} ms each)",
             err=True,
         )

@@ -254,9 +254,14 @@ def resize_and_crop(pixels: torch.Tensor, side: int) -> torch.Tensor:
     return resized[:, top : top + side, left : left + side]
 
 
+def to_bytes(pixels: torch.Tensor) -> torch.Tensor:
+    """Pixels in [0, 1] → the 8-bit values a PNG of them holds (uint8, same shape)."""
+    return (pixels.detach().cpu().float().clamp(0, 1) * 255.0 + 0.5).to(torch.uint8)
+
+
 def to_pil(pixels: torch.Tensor) -> Image.Image:
     """(C, H, W) tensor in [0, 1] → 8-bit PIL image (mode L for C = 1, RGB for C = 3)."""
-    arr = (pixels.detach().cpu().clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
+    arr = to_bytes(pixels).numpy()
     if arr.shape[0] == 1:
         return Image.fromarray(arr[0], mode="L")
     return Image.fromarray(arr.transpose(1, 2, 0), mode="RGB")

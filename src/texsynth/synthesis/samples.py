@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -57,27 +58,24 @@ def generator_samples(
     seed: int = 0,
     tileable: bool = False,
     device: str | torch.device = "cpu",
-) -> list[GeneratorSample]:
+) -> Iterator[GeneratorSample]:
     """``n`` samples of the generator in ``path`` (seeds ``seed`` …), of ``size`` (width,
-    height; default the size it was trained at)."""
+    height; default the size it was trained at), made one at a time as they are taken, so
+    that a long run holds one image in memory."""
     generator = Generator.load(path)
     if size is None:
         side = int(generator.training.get("settings", {}).get("train_size", 256))
         size = (side, side)
     recipe = replace(Recipe(**generator.recipe), start="generator", iters=0, tileable=tileable)
     about = generator_facts(generator)
-    made = []
+    _, height, width = generator.source_pixels.shape
+    inputs = (fingerprint(path, "source", (width, height)),)
+    recorded = str(Path(path).resolve())
     for i in range(n):
         began = time.perf_counter()
         image = generator.sample(1, size, seed + i, tileable, device)[0]
-        task = Task((str(Path(path).resolve()),), size, seed + i)
-        inputs = (
-            fingerprint(path, "source", (generator.source.shape[2], generator.source.shape[1])),
-        )
-        made.append(
-            GeneratorSample(image, recipe, task, about, inputs, time.perf_counter() - began)
-        )
-    return made
+        task = Task((recorded,), size, seed + i)
+        yield GeneratorSample(image, recipe, task, about, inputs, time.perf_counter() - began)
 
 
 def generator_facts(generator: Generator) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from ..core.provenance import file_sha256
 from ..core.recipe import Recipe, make_recipe
 from ..core.training import Training
 from ..features.generator import Generator, TextureGenerator
-from ..image.io import ImageLike, LoadedImage, load_image
+from ..image.io import ImageLike, LoadedImage, load_image, to_bytes
 from .run import ScaleObjective, build_objective, plan_for, prepare_target
 
 TRAINING_FIELDS = tuple(f.name for f in Training.__dataclass_fields__.values())
@@ -99,11 +99,7 @@ def _trainable(recipe: Recipe) -> Recipe:
 def _source_sha256(given: Any, image: LoadedImage) -> str:
     if isinstance(given, (str, os.PathLike)) and Path(given).is_file():
         return file_sha256(given)
-    return hashlib.sha256(_as_bytes(image.pixels).numpy().tobytes()).hexdigest()
-
-
-def _as_bytes(pixels: torch.Tensor) -> torch.Tensor:
-    return (pixels.clamp(0, 1) * 255).round().to(torch.uint8)
+    return hashlib.sha256(to_bytes(image.pixels).numpy().tobytes()).hexdigest()
 
 
 def _start(
@@ -130,7 +126,7 @@ def _start(
     lower, upper = objective.bounds
     network.lower.copy_(lower.flatten().cpu())
     network.upper.copy_(upper.flatten().cpu())
-    pixels = _as_bytes(image.pixels)
+    pixels = to_bytes(image.pixels)
     return Generator(network, recipe.as_dict(), pixels, image.name, sha, {})
 
 
