@@ -117,6 +117,9 @@ def test_sample_writes_images_with_sidecars_that_replay(trained: Path, tmp_path,
     again = run_cli("sample", trained, "-o", tmp_path / "b", "--size", "48x32", "--seed", "7", "-q")
     assert again.code == 0, again.err
     assert (tmp_path / "b" / first.name).read_bytes() == first.read_bytes()
+    plain = run_cli("sample", trained, "-o", tmp_path / "c", "-q")
+    assert plain.code == 0, plain.err
+    assert Image.open(tmp_path / "c" / "stripes_seed0.png").size == (48, 48)  # the source's
     replay = run_cli("synth", "--recipe", first.with_suffix(".json"), "-o", tmp_path / "r.png",
                      "-q")  # fmt: skip
     assert replay.code == 0, replay.err

@@ -60,15 +60,13 @@ def generator_samples(
     device: str | torch.device = "cpu",
 ) -> Iterator[GeneratorSample]:
     """``n`` samples of the generator in ``path`` (seeds ``seed`` …), of ``size`` (width,
-    height; default the size it was trained at), made one at a time as they are taken, so
-    that a long run holds one image in memory."""
+    height; default the source's, as the task's --size says), made one at a time as they
+    are taken, so that a long run holds one image in memory."""
     generator = Generator.load(path)
-    if size is None:
-        side = int(generator.training.get("settings", {}).get("train_size", 256))
-        size = (side, side)
+    _, height, width = generator.source_pixels.shape
+    size = size or (width, height)
     recipe = replace(Recipe(**generator.recipe), start="generator", iters=0, tileable=tileable)
     about = generator_facts(generator)
-    _, height, width = generator.source_pixels.shape
     inputs = (fingerprint(path, "source", (width, height)),)
     recorded = str(Path(path).resolve())
     for i in range(n):
