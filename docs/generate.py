@@ -31,6 +31,7 @@ from texsynth.core.registry import (
     STRUCTURES,
     Registry,
 )
+from texsynth.core.stimuli import Control, Equalization, Metamer
 from texsynth.core.training import Training
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
@@ -82,6 +83,15 @@ def options_page() -> str:
         (flags(n, s), values(s), default_text(getattr(Training, n)), s.help)
         for n, s in declared(Training)
     ]
+    stimulus_rows = {
+        cls: [
+            (flags(n, s), ", ".join(f"`{a}`" for a in aliases(n, s)), values(s),
+             default_text(getattr(cls, n)), s.help)
+            for n, s in declared(cls)
+        ]
+        for cls in (Metamer, Control, Equalization)
+    }  # fmt: skip
+    stimulus_header = ("option", "field", "values", "default", "what it does")
     figure_rows = [
         (flags(n, s), ", ".join(s.scope) or "every figure", values(s),
          default_text(getattr(Settings, n)), s.help)
@@ -126,6 +136,26 @@ def options_page() -> str:
         "state. Keywords of `texsynth.train_generator`.",
         "",
         *table(("option", "values", "default", "what it does"), training_rows),
+        "",
+        "## Stimuli: `texsynth metamer`, `control` and `equalize`",
+        "",
+        "Vision-science stimuli (see [../stimuli.md](../stimuli.md)). `texsynth metamer` takes "
+        "IMAGE as its argument, these fields, `--seed` and the recipe's network, layers, "
+        "optimiser and iterations; a batch manifest's job is a metamer when it names "
+        "`scaling:`, and the sidecar's `metamer` section records the fields with every "
+        "window's error. Morphs are the task's `mix` (above).",
+        "",
+        "### `texsynth metamer`",
+        "",
+        *table(stimulus_header, stimulus_rows[Metamer]),
+        "",
+        "### `texsynth control`",
+        "",
+        *table(stimulus_header, stimulus_rows[Control]),
+        "",
+        "### `texsynth equalize`",
+        "",
+        *table(stimulus_header, stimulus_rows[Equalization]),
         "",
         "## `texsynth figure`",
         "",

@@ -170,5 +170,5 @@ def test_source_scale_sets_the_size_of_the_textures_features(model):
     assert result.task.size == (64, 64)  # the default output size follows the source's
     scaled = find_lattice(torch.nn.functional.interpolate(source[None], scale_factor=0.5)[0])
     assert (0, 14) in scaled.lags  # courses half as long
-    with pytest.raises(TexsynthError, match="source_scale: 0 is not a number > 0"):
+    with pytest.raises(TexsynthError, match="source_scale: 0 is not a finite number > 0"):
         synthesize(source, model=model, iters=0, source_scale=0)

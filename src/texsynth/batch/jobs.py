@@ -75,6 +75,8 @@ def run_job(
         result = (
             _edited(job, weights_path, device, force)
             if job.edit
+            else _metamer(job, weights_path, device, force)
+            if job.metamer
             else synthesize(
                 job.resolved_sources(),
                 job.task.size,
@@ -82,6 +84,7 @@ def run_job(
                 **dict(job.overrides),
                 seed=job.task.seed,
                 guide=job.resolved_guide(),
+                mix=job.task.mix,
                 weights=weights_path,
                 device=device,
                 statistics_cache=cache,
@@ -123,6 +126,15 @@ def _edited(job: Job, weights_path: str | None, device: str, force: bool) -> Any
     )
 
 
+def _metamer(job: Job, weights_path: str | None, device: str, force: bool) -> Any:
+    from ..synthesis.metamer import make_metamer
+
+    return make_metamer(
+        job.resolved_metamer(), job.preset, **dict(job.overrides), seed=job.task.seed,
+        weights=weights_path, device=device, force=force,
+    )  # fmt: skip
+
+
 def write_job_files(outdir: Path, job: Job, result: Any) -> None:
     """The job's image, then its sidecar (with the image's hash), placed together. Both
     are the batch's own files, named by the job's id: an interrupted job's are replaced."""
@@ -157,7 +169,7 @@ def shared_statistics(
     cache = StatisticsCache()
     models: dict[tuple, TextureModel] = {}
     for job in jobs:
-        if job.edit is not None:  # an edit's statistics are its own image's kept part
+        if job.edit is not None or job.metamer is not None:  # their statistics are their own
             continue
         recipe = job.recipe()
         key = (recipe.network, recipe.layers, recipe.layer_weights, recipe.pool)
@@ -190,16 +202,24 @@ def _written_by_texsynth(index: Path) -> bool:
         raise OutputError(f"cannot read {index}: {exc.strerror or exc}") from None
 
 
+def _varied(job: Job) -> list[tuple[str, Any]]:
+    """The job's own settings beside its task: recipe fields, a morph's mix, a metamer's."""
+    extra = [("mix", job.task.mix)] if job.task.mix is not None else []
+    if job.metamer is not None:
+        extra += [("scaling", job.metamer.scaling), ("fixation", job.metamer.fixation)]
+    return list(job.overrides) + [(k, v) for k, v in extra if v is not None]
+
+
 def write_index(outdir: Path, jobs: Sequence[Job], rows: Mapping[str, dict[str, Any]]) -> None:
     """``OUTDIR/index.csv``: every job with its status, and a column for each recipe field
     that some job sets; written atomically."""
-    varied = sorted({name for job in jobs for name, _ in job.overrides})
+    varied = sorted({name for job in jobs for name, _ in _varied(job)})
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=[*INDEX_COLUMNS[:6], *varied, *INDEX_COLUMNS[6:]])
     writer.writeheader()
     for job in jobs:
         row = rows.get(job.id, {})
-        given = dict(job.overrides)
+        given = dict(_varied(job))
         writer.writerow(
             {
                 "job_id": job.id,

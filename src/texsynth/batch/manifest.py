@@ -25,6 +25,7 @@ from ..core.edits import Edit
 from ..core.errors import TexsynthError
 from ..core.options import OptionSpec, aliases, declared
 from ..core.recipe import PRESET, Recipe, Task, make_recipe
+from ..core.stimuli import Metamer
 
 # Recipe fields that every job's spec names, given or not, as specs did before recipes:
 # jobs of manifests written then keep their ids (file names) and resume.
@@ -50,7 +51,8 @@ def manifest_fields() -> dict[str, tuple[str, OptionSpec]]:
     """Every name a manifest may use → (field, spec): the task's, preset, name, the recipe's,
     and an edit's (``edit: fill`` with ``image:``, ``mask:`` …)."""
     specs = [
-        *declared(Task), ("preset", PRESET), ("name", NAME), *declared(Recipe), *declared(Edit)
+        *declared(Task), ("preset", PRESET), ("name", NAME), *declared(Recipe), *declared(Edit),
+        *declared(Metamer),
     ]  # fmt: skip
     return {alias: (name, spec) for name, spec in specs for alias in aliases(name, spec)}
 
@@ -64,6 +66,7 @@ class Job:
     overrides: tuple[tuple[str, Any], ...] = ()  # (recipe field, value), sorted by field
     name: str | None = None
     edit: Edit | None = None  # an edit of an image, instead of a synthesis from noise
+    metamer: Metamer | None = None  # a metamer of an image (a job with a scaling)
     # Where the job came from, for messages; relative paths are found from base_dir.
     where: str = field(default="", compare=False)
     base_dir: str = field(default=".", compare=False)
@@ -72,6 +75,8 @@ class Job:
     def source(self) -> str:
         if self.edit is not None and not self.task.sources:
             return self.edit.image or ""
+        if self.metamer is not None:
+            return self.metamer.image or ""
         return ";".join(self.task.sources)
 
     def recipe(self) -> Recipe:
@@ -92,6 +97,10 @@ class Job:
         out |= {k: given.pop(k, False) for k in LEGACY_SPEC_FLAGS}
         if self.task.guide is not None:
             out["guide"] = self.task.guide
+        if self.task.mix is not None:
+            out["mix"] = self.task.mix
+        if self.metamer is not None:
+            out |= {k: v for k, v in self.metamer.as_dict().items() if v is not None}
         if self.edit is not None:
             out |= {"edit": self.edit.kind} | {
                 k: v for k, v in self.edit.as_dict().items() if k != "kind"
@@ -104,10 +113,12 @@ class Job:
         if self.name:
             return self.name
         digest = hashlib.sha256(json.dumps(self.spec(), sort_keys=True).encode()).hexdigest()
-        first = (self.edit.image if self.edit else self.task.sources[0]).removeprefix("builtin:")
+        first = self.source.split(";")[0].removeprefix("builtin:")
         stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(first).stem)
         size = f"{self.task.size[0]}x{self.task.size[1]}" if self.task.size else "srcsize"
         stem += f"-{self.edit.kind}" if self.edit else ""
+        stem += f"-mix{self.task.mix:g}" if self.task.mix is not None else ""
+        stem += f"-metamer{self.metamer.scaling:g}" if self.metamer else ""
         return f"{stem}-{self.preset}-{size}-seed{self.task.seed}-{digest[:8]}"
 
     def _resolved(self, path: str) -> str:
@@ -128,6 +139,14 @@ class Job:
         mask = None if self.edit.mask is None else self._resolved(self.edit.mask)
         image = self._resolved(self.edit.image or "")
         return dataclasses.replace(self.edit, image=image, mask=mask)
+
+    def resolved_metamer(self) -> Metamer | None:
+        """The metamer with its image and start found from ``base_dir``."""
+        if self.metamer is None:
+            return None
+        init = None if self.metamer.init is None else self._resolved(self.metamer.init)
+        image = self._resolved(self.metamer.image or "")
+        return dataclasses.replace(self.metamer, image=image, init=init)
 
     def overridden(self, preset: str | None, fields: Mapping[str, Any]) -> Job:
         """This job with another preset and/or recipe fields (the command line's)."""
@@ -153,7 +172,10 @@ def make_job(values: Mapping[str, Any], where: str, base_dir: str) -> Job:
         names = ", ".join(n for n in known if n != "sources")
         raise ManifestError(f"{where}: unknown field {unknown[0]!r}; known fields: {names}")
     editing = values.get("edit", values.get("kind")) not in (None, "")
-    if not editing and values.get("source", values.get("sources")) in (None, ""):
+    pooling = not editing and values.get("scaling") not in (None, "")
+    if pooling and values.get("image") in (None, ""):
+        raise ManifestError(f"{where}: the metamer has no image")
+    if not (editing or pooling) and values.get("source", values.get("sources")) in (None, ""):
         raise ManifestError(f"{where}: the job has no source")
     if editing and values.get("image") in (None, ""):
         raise ManifestError(f"{where}: the edit has no image")
@@ -169,13 +191,20 @@ def make_job(values: Mapping[str, Any], where: str, base_dir: str) -> Job:
     task = Task(
         **{f.name: parsed.pop(f.name) for f in dataclasses.fields(Task) if f.name in parsed}
     )
+    metamer = None
+    stray = [n for n in ("scaling", "fixation", "init") if n in parsed]
+    if stray and not pooling:
+        raise ManifestError(f"{where}: {', '.join(stray)} applies only to a metamer (scaling: S)")
+    if pooling:
+        names = [f.name for f in dataclasses.fields(Metamer)]
+        metamer = Metamer(**{n: parsed.pop(n) for n in names if n in parsed})
     edit = {f.name: parsed.pop(f.name) for f in dataclasses.fields(Edit) if f.name in parsed}
     preset, name = parsed.pop("preset", "default"), parsed.pop("name", None)
     overrides = tuple(sorted(parsed.items()))
     made = Edit(**edit) if editing else None
     if edit and not editing:
         raise ManifestError(f"{where}: {', '.join(edit)} applies only to an edit (edit: fill, …)")
-    return Job(task, preset, overrides, name, made, where=where, base_dir=base_dir)
+    return Job(task, preset, overrides, name, made, metamer, where=where, base_dir=base_dir)
 
 
 def manifest_text(path: Path) -> str:
@@ -268,8 +297,9 @@ def _grid_jobs(grid: Mapping[str, Any], defaults: Mapping[str, Any], where: str,
         if not values:
             raise ManifestError(f"{where}: grid axis {key!r} is empty")
         axes.append((name, values))
-    if not any(name == "source" for name, _ in axes) and "source" not in defaults:
-        raise ManifestError(f"{where}: the grid has no sources")
+    given = {name for name, _ in axes} | set(defaults)
+    if not given & {"source", "image"}:
+        raise ManifestError(f"{where}: the grid has no sources (or images, for edits and metamers)")
     for combination in itertools.product(*(values for _, values in axes)):
         values = dict(defaults) | {name: v for (name, _), v in zip(axes, combination, strict=True)}
         yield make_job(values, where, base)

@@ -19,10 +19,13 @@ from .. import __version__
 from ..core.errors import TexsynthError
 from .analyze import analyze
 from .batch import EXIT_ERROR, batch
+from .control import control
 from .edit import extend, fill, tile
+from .equalize import equalize
 from .evaluate import evaluate
 from .figure import figure
 from .info import info
+from .metamer import metamer
 from .report import report
 from .sample import sample
 from .synth import synth
@@ -36,8 +39,8 @@ def cli() -> None:
     """Texture synthesis with convolutional neural networks (Gatys, Ecker & Bethge 2015)."""
 
 
-COMMANDS = (synth, fill, extend, tile, train, sample, batch, report, analyze, evaluate, figure,
-            info, weights)  # fmt: skip
+COMMANDS = (synth, fill, extend, tile, metamer, control, equalize, train, sample, batch, report,
+            analyze, evaluate, figure, info, weights)  # fmt: skip
 for command in COMMANDS:
     cli.add_command(command)
 

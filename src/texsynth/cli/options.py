@@ -55,6 +55,30 @@ def option_from(name: str, spec: OptionSpec, help_suffix: str = "") -> Decorator
     )
 
 
+def series_option(cls: type, name: str, help_suffix: str = "") -> Decorator:
+    """One declared field given as a comma-separated list of its values (a series of
+    runs); each value is read by the field's own parser. Passed as ``name``: a tuple, or
+    None when not given."""
+    spec = dict(declared(cls))[name]
+    inner = getattr(spec.parse, "inner", spec.parse)
+
+    def parse(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            values = tuple(inner(v) for v in str(value).split(",") if v.strip())
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+        if not values:
+            raise click.BadParameter("no value given")
+        return values
+
+    return click.option(
+        flag_of(name, spec), name, default=None, callback=parse,
+        metavar=f"{spec.value_name},…", help=spec.help + help_suffix,
+    )  # fmt: skip
+
+
 def declared_options(
     cls: type, into: str, skip: tuple[str, ...] = (), suffix: Callable[[str], str] = lambda _: ""
 ) -> Decorator:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..core.errors import OutputError, TexsynthError
+from ..core.recipe import Task
 from .options import (
     device_option,
     force_option,
@@ -18,6 +19,7 @@ from .options import (
     quiet_option,
     recipe_options,
     replay_option,
+    series_option,
     task_options,
     trust_option,
     weights_option,
@@ -38,7 +40,8 @@ def check_image_extension(path: Path) -> None:
     "Replay a sidecar (OUT.json) or a recipe file: its recipe, and its sources, size, "
     "seed and guide unless given here. Recipe options given here override it."
 )
-@task_options(skip=("sources",))
+@task_options(skip=("sources", "mix"))
+@series_option(Task, "mix", " Outputs of a series are named OUTPUT_mixT.png.")
 @preset_option
 @recipe_options()
 @device_option
@@ -72,6 +75,7 @@ def synth(
     preset: str | None,
     recipe_fields: dict[str, Any],
     task_fields: dict[str, Any],
+    mix: tuple[float, ...] | None,
     device: str,
     weights_path: Path | None,
     trust_weights: bool,
@@ -85,19 +89,52 @@ def synth(
     """Synthesise a texture like SOURCES (images, builtin:NAME, or statistics files).
 
     Several sources are examples of one texture (their statistics are pooled), or, with
-    --guide, one texture per region of the label map. Every recipe option defaults to the
-    preset's value.
+    --guide, one texture per region of the label map, or, with --mix T, a morph between two
+    sources' textures. Every recipe option defaults to the preset's value.
     """
-    from ..core.files import check_new, sidecar_path, text_writer, write_files
+    check_image_extension(output)
+    base, task = _replayed(recipe_file, preset, sources, task_fields, strict)
+    runs = _series(output, mix if mix is not None else (task.get("mix"),), overwrite)
+    for run_output, meta_path, value in runs:
+        snapshots = snapshot_dir
+        if snapshot_every and snapshots is None:
+            snapshots = run_output.with_name(run_output.stem + "_snapshots")
+        _one_synthesis(
+            base, task | {"mix": value}, recipe_fields, run_output, meta_path,
+            dict(device=device, weights=weights_path, verify_weights=not trust_weights,
+                 snapshot_every=snapshot_every, snapshot_dir=snapshots, progress=not quiet,
+                 force=force, overwrite=overwrite),
+        )  # fmt: skip
+
+
+def _series(
+    output: Path, values: tuple[float | None, ...], overwrite: bool
+) -> list[tuple[Path, Path, float | None]]:
+    """(output, sidecar, mix) of each run; every file checked before the first run."""
+    from ..core.files import check_new, sidecar_path
+
+    if len(values) == 1:
+        outputs = [output]
+    else:
+        outputs = [output.with_name(f"{output.stem}_mix{v:g}{output.suffix}") for v in values]
+    if len(set(outputs)) < len(outputs):
+        raise click.BadParameter("a --mix value is given twice", param_hint="--mix")
+    checked = [(check_new(o, overwrite), check_new(sidecar_path(o), overwrite)) for o in outputs]
+    return [(o, m, v) for (o, m), v in zip(checked, values, strict=True)]
+
+
+def _one_synthesis(
+    base: Any,
+    task: dict[str, Any],
+    recipe_fields: dict[str, Any],
+    output: Path,
+    meta_path: Path,
+    settings: dict[str, Any],
+) -> None:
+    from ..core.files import text_writer, write_files
     from ..image.io import image_writer
     from ..synthesis.run import synthesize
 
-    check_image_extension(output)
-    check_new(output, overwrite)
-    meta_path = check_new(sidecar_path(output), overwrite)
-    base, task = _replayed(recipe_file, preset, sources, task_fields, strict)
-    if snapshot_every and snapshot_dir is None:
-        snapshot_dir = output.with_name(output.stem + "_snapshots")
     result = synthesize(
         list(task["sources"]),
         task.get("size"),
@@ -105,14 +142,8 @@ def synth(
         **recipe_fields,
         seed=task.get("seed", 0),
         guide=task.get("guide"),
-        device=device,
-        weights=weights_path,
-        verify_weights=not trust_weights,
-        snapshot_every=snapshot_every,
-        snapshot_dir=snapshot_dir,
-        progress=not quiet,
-        force=force,
-        overwrite=overwrite,
+        mix=task.get("mix"),
+        **settings,
     )
     sidecar = json.dumps(result.record(), indent=2) + "\n"
     # Image and sidecar land together, and over nothing that appeared during the run.
@@ -121,9 +152,9 @@ def synth(
             (output, image_writer(result.image, output)),
             (meta_path, text_writer(sidecar)),
         ],
-        overwrite,
+        settings["overwrite"],
     )
-    if not quiet:
+    if settings["progress"]:
         click.echo(_summary(result, output, meta_path), err=True)
 
 

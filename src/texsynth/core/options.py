@@ -56,13 +56,27 @@ def real_number(minimum: float = 0.0) -> Parser:
 
 def positive_number(value: Any) -> float:
     """A finite number > 0."""
-    number = real_number(0.0)(value)
-    if number <= 0:
-        raise ValueError(f"{value!r} is not a number > 0")
+    try:
+        number = real_number(float("-inf"))(value)
+    except ValueError:
+        number = float("nan")
+    if not number > 0:
+        raise ValueError(f"{value!r} is not a finite number > 0")
     return number
 
 
 positive_number.metavar = "X"  # type: ignore[attr-defined]
+
+
+def fraction(value: Any) -> float:
+    """A number from 0 to 1."""
+    number = real_number(0.0)(value)
+    if number > 1:
+        raise ValueError(f"{value!r} is not a number from 0 to 1")
+    return number
+
+
+fraction.metavar = "T"  # type: ignore[attr-defined]
 
 
 def boolean(value: Any) -> bool:

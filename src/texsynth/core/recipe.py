@@ -27,6 +27,7 @@ from .options import (
     choice,
     declare,
     declared,
+    fraction,
     image_size,
     name_list,
     number_list,
@@ -248,6 +249,13 @@ class Task:
         "Label map: region r (the r-th darkest grey or colour) gets the r-th source's texture.",
         optional(path_text),
     )
+    mix: float | None = declare(
+        None,
+        "Morph between two sources: the weight of the second (0: the first's texture, 1: the "
+        "second's); their statistics are interpolated. On the command line a list "
+        "(0,0.25,0.5) makes a series.",
+        optional(fraction),
+    )
 
     def as_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in _values(self).items()}
@@ -329,14 +337,7 @@ def load_run(path: str | os.PathLike) -> RecordedRun:
     Recipe fields the file leaves out come from its preset (default: ``default``).
     """
     p = Path(path)
-    try:
-        data = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise TexsynthError(f"recipe file not found: {p}") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise TexsynthError(f"cannot read recipe file {p}: {exc}") from None
-    if not isinstance(data, dict):
-        raise TexsynthError(f"{p}: a recipe file holds a JSON object")
+    data = read_record(p)
     if "parameters" in data and "recipe" not in data:
         raise TexsynthError(f"{p} is a sidecar of texsynth before recipes; it cannot be replayed")
     fields = data.get("recipe", {k: v for k, v in data.items() if k not in ("preset", "task")})
@@ -352,6 +353,20 @@ def load_run(path: str | os.PathLike) -> RecordedRun:
     inputs = [item for item in inputs if isinstance(item, dict)] if isinstance(inputs, list) else []
     edit = data.get("edit")
     return RecordedRun(recipe, task, tuple(inputs), edit if isinstance(edit, dict) else {})
+
+
+def read_record(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON object of a sidecar or recipe file, or one line saying why not."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise TexsynthError(f"recipe file not found: {p}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise TexsynthError(f"cannot read recipe file {p}: {exc}") from None
+    if not isinstance(data, dict):
+        raise TexsynthError(f"{p}: a recipe file holds a JSON object")
+    return data
 
 
 def load_recipe(path: str | os.PathLike) -> Recipe:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -267,9 +267,12 @@ def _checked_payload(payload: dict[str, Any], path: Path) -> tuple[Any, ...]:
     return grams, lo, hi, meta if isinstance(meta, dict) else {}
 
 
-def pool_statistics(stats: list[TextureStatistics]) -> TextureStatistics:
+def pool_statistics(
+    stats: list[TextureStatistics], weights: Sequence[float] | None = None
+) -> TextureStatistics:
     """Statistics of several examples of one texture: the mean of their Gram matrices
-    (each example weighs the same, whatever its size) and the union of their pixel ranges."""
+    (each example weighs the same, whatever its size) and the union of their pixel ranges.
+    With ``weights`` (summing to 1), the weighted mean: a morph between textures."""
     if not stats:
         raise TexsynthError("pooling needs at least one set of statistics")
     layers = stats[0].layers
@@ -277,12 +280,21 @@ def pool_statistics(stats: list[TextureStatistics]) -> TextureStatistics:
         raise TexsynthError("pooled statistics must share their layers")
     if len({s.pixel_min.numel() for s in stats}) != 1:
         raise TexsynthError("pooled statistics must all be grey or all colour")
-    grams = {k: torch.stack([s.grams[k] for s in stats]).mean(0) for k in layers}
+    grams = {k: torch.stack([s.grams[k] for s in stats]) for k in layers}
+    if weights is None:
+        grams = {k: g.mean(0) for k, g in grams.items()}
+    else:
+        share = torch.tensor(weights, dtype=torch.float64)
+        grams = {
+            k: torch.einsum("s,s...->...", share, g.double()).to(g.dtype) for k, g in grams.items()
+        }
     lo = torch.stack([s.pixel_min for s in stats]).min(0).values
     hi = torch.stack([s.pixel_max for s in stats]).max(0).values
     meta = dict(stats[0].meta)
     meta["source"] = " + ".join(str(s.meta.get("source")) for s in stats)
     meta["pooled_from"] = len(stats)
+    if weights is not None:
+        meta["weights"] = [float(w) for w in weights]
     return TextureStatistics(grams, lo, hi, meta)
 
 

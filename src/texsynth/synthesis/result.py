@@ -80,6 +80,7 @@ class SynthesisResult:
     preset: str | None = None  # the preset the recipe came from, if any
     inputs: tuple[dict[str, Any], ...] = ()  # each input file's path, bytes, sha256, pixels
     edit: dict[str, Any] = field(default_factory=dict)  # an edit's kind, image, mask, … (none: {})
+    metamer: dict[str, Any] = field(default_factory=dict)  # a metamer's windows and errors
 
     @property
     def loss_history(self) -> list[float]:
@@ -137,6 +138,7 @@ class SynthesisResult:
             "recipe": self.recipe.as_dict(),
             "task": self.task.as_dict(),
             **({"edit": dict(self.edit)} if self.edit else {}),
+            **({"metamer": dict(self.metamer)} if self.metamer else {}),
             "inputs": [dict(item) for item in self.inputs],
             "facts": {
                 "layers": list(m.layers),

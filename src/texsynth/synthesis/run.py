@@ -73,6 +73,7 @@ def synthesize(
     *,
     seed: int = 0,
     guide: ImageLike | None = None,
+    mix: float | None = None,
     init: torch.Tensor | None = None,
     device: str | torch.device = "cpu",
     weights: Weights | str | os.PathLike | None = None,
@@ -92,7 +93,9 @@ def synthesize(
 
     ``source``: an image (path, ``builtin:NAME``, PIL image, array, tensor) or saved
     statistics, or a list: examples of one texture (pooled), or one per region of ``guide``
-    (a label map; region r, in the order of its values, gets ``source[r]``). ``size``:
+    (a label map; region r, in the order of its values, gets ``source[r]``), or two
+    sources and ``mix`` (0 to 1): a morph whose Gram matrices are ``(1 - mix)`` times the
+    first source's plus ``mix`` times the second's. ``size``:
     (width, height) or one number; default the source's or the guide's. ``init``: a
     (C, H, W) start instead of white noise. ``model``: a prebuilt :class:`TextureModel`
     (it fixes network, layers, pooling). ``statistics_cache``: share the sources'
@@ -109,7 +112,7 @@ def synthesize(
     hooks = RunHooks(callback, snapshot_every, snapshot_dir, progress, overwrite)
     target = prepare_target(
         source, size, recipe, guide, device, weights, verify_weights, model, force,
-        statistics_cache,
+        statistics_cache, mix,
     )  # fmt: skip
     plan = plan_for(target, recipe)
     if recipe.start == "generator" and init is None:
@@ -125,7 +128,9 @@ def synthesize(
             x, record = run_scale(objective, x0, scale, stop_rule(recipe), optimizer, on_iteration)
             records.append(record)
     image = finish(x, target, recipe)
-    task = Task(target.recorded_sources, (target.width, target.height), seed, target.guide_name)
+    task = Task(
+        target.recorded_sources, (target.width, target.height), seed, target.guide_name, mix
+    )
     facts = target.facts(objective.loss, recipe.optimizer)
     preset = base if base in PRESETS else None
     return SynthesisResult(image, recipe, task, records, facts, preset, target.inputs)
@@ -176,8 +181,10 @@ def prepare_target(
     model: TextureModel | None = None,
     force: bool = False,
     cache: StatisticsCache | None = None,
+    mix: float | None = None,
 ) -> PreparedTarget:
-    """Read the sources, build the model in its precision, and compute the statistics."""
+    """Read the sources, build the model in its precision, and compute the statistics
+    (pooled for several sources; interpolated by ``mix`` for a morph of two)."""
     dev = resolve_device(device)
     sources = list(source) if isinstance(source, (list, tuple)) else [source]
     if not sources:
@@ -195,7 +202,10 @@ def prepare_target(
     if recipe.preserve_colors:  # from here on the source is its luminance
         image = loaded[0] = LoadedImage(luminance(image.pixels), image.name)  # type: ignore[union-attr]
     stats = [_statistics(model, s, cache) for s in loaded]
-    statistics = stats[0] if len(stats) == 1 else pool_statistics(stats)
+    if mix is not None:
+        _check_mix(recipe, len(stats), guide)
+    weights = None if mix is None else (1 - mix, mix)
+    statistics = stats[0] if len(stats) == 1 else pool_statistics(stats, weights)
     labels = regions = None
     if guide is not None:
         labels, values = load_label_map(guide)
@@ -344,6 +354,24 @@ def _needs_one_image(recipe: Recipe, image: LoadedImage | None) -> None:
         raise ImageError("histogram matching needs a single source image, not statistics")
     if recipe.preserve_colors:
         raise ImageError("colour preservation needs a single source image, not statistics")
+
+
+# Losses whose target is the statistics (Gram matrices), which a morph interpolates; the
+# others match a whole source image.
+MIXABLE_LOSSES = ("gram", "tiled-gram")
+
+
+def _check_mix(recipe: Recipe, sources: int, guide: ImageLike | None) -> None:
+    """A morph takes two sources, no guide, and a loss on Gram matrices only."""
+    if sources != 2:
+        raise TexsynthError(f"--mix morphs between two sources; {sources} given")
+    if guide is not None:
+        raise TexsynthError("--mix and --guide cannot be combined")
+    if recipe.loss not in MIXABLE_LOSSES or recipe.structure == "on" or recipe.histogram_weight:
+        raise TexsynthError(
+            f"--mix interpolates Gram matrices: use --loss {' or '.join(MIXABLE_LOSSES)}, "
+            "with no --structure on and no --histogram-weight (those match one source image)"
+        )
 
 
 def _statistics(

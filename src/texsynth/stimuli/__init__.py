@@ -1,0 +1,2 @@
+"""Stimuli for vision science built on texsynth's image tools: matched controls and
+equalised sets (one module each)."""
