@@ -330,3 +330,16 @@ def test_batch_grids_of_metamers_and_morphs(run_cli, tmp_path):
     stray.write_text("jobs:\n  - {source: c.png, fixation: '3,4'}\n")
     bad = run_cli("batch", stray, "-o", tmp_path / "out2", "-q")
     assert bad.code != 0 and "applies only to a metamer" in bad.err
+
+
+def test_the_report_shows_controls_metamers_and_morphs(run_cli, color_png, tmp_path):
+    from texsynth.report.cards import collect
+
+    assert run_cli("control", color_png, "-o", tmp_path / "c.png", "-q").code == 0
+    morph = ("synth", color_png, "builtin:brick", "-o", tmp_path / "m.png", "--mix", "0.5")
+    assert run_cli(*morph, "--size", "32", "--iters", "2", "-q").code == 0
+    cards = {card.key: card for card in collect(tmp_path).cards}
+    assert cards["c"].fields["control"] == "phase" and "phase correlation" in cards["c"].numbers
+    assert cards["m"].fields["mix"] == "0.5"
+    assert run_cli("report", tmp_path, "-q").code == 0
+    assert "phase correlation" in (tmp_path / "index.html").read_text()

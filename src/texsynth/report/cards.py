@@ -98,11 +98,17 @@ def short(exc: BaseException) -> str:
 
 
 def is_sidecar(record: Any) -> bool:
+    """A synthesis's, an edit's or a metamer's sidecar, or a control's."""
+    if isinstance(record, dict) and isinstance(record.get("control"), dict):
+        return True
     return isinstance(record, dict) and record.keys() >= SIDECAR_KEYS
 
 
 def apply_sidecar(card: Card, record: dict[str, Any]) -> None:
     """Fill a card from a synthesis sidecar: facets, changed recipe fields, numbers, curve."""
+    if isinstance(record.get("control"), dict):
+        _apply_control(card, record)
+        return
     task, facts = record.get("task") or {}, record.get("facts") or {}
     preset = str(record.get("preset") or "default")
     card.edit = record.get("edit") if isinstance(record.get("edit"), dict) else {}
@@ -117,9 +123,30 @@ def apply_sidecar(card: Card, record: dict[str, Any]) -> None:
     shown = {"size": "x".join(map(str, size))} if size else {}
     if card.edit:
         shown = {"edit": str(card.edit.get("kind"))} | shown
+    if task.get("mix") is not None:
+        shown["mix"] = cell(task["mix"])
+    metamer = record.get("metamer") if isinstance(record.get("metamer"), dict) else {}
+    if metamer:
+        shown |= {"metamer scaling": cell(metamer.get("scaling"))}
+        card.numbers["window error"] = metamer.get("median_window_gram_error")
     card.fields = shown | changed_fields(preset, record.get("recipe") or {})
     card.numbers |= numbers_of(facts)
+    card.numbers = {k: v for k, v in card.numbers.items() if isinstance(v, int | float)}
     card.curve = loss_curves(facts)
+
+
+def _apply_control(card: Card, record: dict[str, Any]) -> None:
+    """A control's card: its image's source, its kind and seed, what was measured."""
+    control, facts = record["control"], record.get("facts") or {}
+    card.sources = (str(control.get("image") or ""),)
+    card.facets = {"source": source_label(card.sources), "seed": str(control.get("seed", "")),
+                   "preset": "control"}  # fmt: skip
+    size = facts.get("size")
+    card.fields = {"control": cell(control.get("kind"))} | (
+        {"size": "x".join(map(str, size))} if size else {}
+    )
+    pairs = (("phase correlation", "phase_correlation"), ("clipped", "clipped_fraction"))
+    card.numbers = {n: facts[k] for n, k in pairs if isinstance(facts.get(k), int | float)}
 
 
 def source_label(sources: tuple[str, ...]) -> str:

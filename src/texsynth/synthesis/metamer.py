@@ -59,7 +59,8 @@ def make_metamer(
     if metamer.image is None or metamer.scaling is None:
         raise TexsynthError("a metamer needs an image and a scaling (--scaling S)")
     base = preset_name(recipe) if isinstance(recipe, Recipe) else recipe
-    recipe = dataclasses.replace(make_recipe(recipe, **overrides), scales=1, structure="off")
+    given = make_recipe(recipe, **overrides)  # recorded as given: replays the same
+    recipe = dataclasses.replace(given, scales=1, structure="off")
     target = prepare_target(metamer.image, None, recipe, None, device, weights, verify_weights,
                             model, force)  # fmt: skip
     source = target.image.pixels  # type: ignore[union-attr]
@@ -91,7 +92,7 @@ def make_metamer(
     if metamer.init is not None and Path(metamer.init).is_file():
         inputs.append(fingerprint(metamer.init, "init", (width, height)))
     preset = base if base in PRESETS else None
-    return SynthesisResult(image, recipe, task, [record], facts, preset, tuple(inputs),
+    return SynthesisResult(image, given, task, [record], facts, preset, tuple(inputs),
                            metamer=section)  # fmt: skip
 
 
