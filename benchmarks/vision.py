@@ -5,12 +5,14 @@ Parts (``--parts``, all by default), each on images read from ``../shared``:
 - ``metamer``: metamers of natural photographs (imagenet-sample) at 256² for several
   scalings S: every window's relative Gram error at the end (median), beside the same
   windows' errors of a plain ``synth`` of the whole image; the pixel difference from the
-  original per ring of eccentricity (it should grow outwards and with S); the fovea's
-  largest pixel error; time.
+  original per ring of eccentricity, pixel for pixel and averaged over 9×9 px (it should
+  grow outwards and with S); the fovea's largest pixel error; time.
 - ``cost``: time per iteration and peak memory of a metamer (S = 0.5) at 256², 512² and
   1024² (``--cost-iters`` iterations each), and one whole 512² metamer at S = 0.5.
-- ``morph``: 5-step series (mix 0, 0.25, … 1) between 4 pairs of peer textures at 128²: the
-  relative Gram error to A and to B along each series, and whether both are monotone.
+- ``morph``: 5-step series (mix 0, 0.25, … 1) between 4 pairs of peer textures at 128², with
+  the default loss (interpolated Gram matrices) and with ``swd`` (the barycentre of the
+  feature distributions): the relative Gram error and the SWD to A and to B along each
+  series, and whether they are monotone.
 - ``control``: phase and pixel controls of the peer textures: amplitude-spectrum error,
   phase correlation with the source.
 - ``equalize``: 20 photographs at 192², each mode: spread (max − min over mean) of mean
@@ -44,7 +46,7 @@ from texsynth.image.controls import (
 )
 from texsynth.image.io import list_images, load_image, resize_and_crop, save_image
 from texsynth.image.windows import PoolingWindows
-from texsynth.losses.metrics import relative_gram_error
+from texsynth.losses.metrics import feature_swd, relative_gram_error
 from texsynth.losses.pooled import window_errors, window_grams
 from texsynth.stimuli.equalize import equalize_set
 from texsynth.synthesis.metamer import make_metamer
@@ -61,6 +63,7 @@ SCALINGS = (0.3, 0.5, 0.7)
 PAIRS = (("pebbles", "bubbly_0067"), ("brick_wall", "scaly_0127"),
          ("lacelike_0004", "radish"), ("trees", "grid_0053"))  # fmt: skip
 MIXES = (0.0, 0.25, 0.5, 0.75, 1.0)
+MORPH_LOSSES = ("tiled-gram", "swd")  # the default's (interpolated Gram), SWD's barycentre
 EQUALIZE_MODES = {
     "luminance": Equalization(luminance=True),
     "histogram": Equalization(histogram=True),
@@ -77,18 +80,25 @@ def photo(name: str, side: int, folder: Path) -> Path:
     return path
 
 
-def ring_differences(image, source, geometry: PoolingWindows) -> list[float]:
-    """RMS pixel difference from the original in each ring of eccentricity."""
+# Rings of eccentricity (px from the fixation) in which the metamers' differences from the
+# original are measured: the same for every S, so the rings compare across scalings.
+RING_EDGES = (0, 16, 32, 48, 64, 96, 128, 182)
+
+
+def ring_differences(image, source, geometry: PoolingWindows, blur: int = 1) -> list[float]:
+    """RMS pixel difference from the original in each ring of eccentricity; ``blur`` > 1
+    compares the two images averaged over blur² px blocks (their coarse layout)."""
     x0, y0 = geometry.fixation
     ys = torch.arange(geometry.height) + 0.5 - y0
     xs = torch.arange(geometry.width) + 0.5 - x0
     ecc = torch.hypot(*torch.meshgrid(ys, xs, indexing="ij"))
-    edges = [0.0] + [geometry.fovea_radius * 2**k for k in range(8)]
+    pool = torch.nn.AvgPool2d(blur, 1, blur // 2, count_include_pad=False)
+    diff = pool(image[None].float())[0] - pool(source[None].float())[0]
+    diff = diff[:, : geometry.height, : geometry.width]
     out = []
-    for lo, hi in itertools.pairwise(edges):
+    for lo, hi in itertools.pairwise(RING_EDGES):
         ring = (ecc >= lo) & (ecc < hi)
-        if ring.sum() > 50:
-            out.append(float((image - source)[:, ring].pow(2).mean().sqrt()))
+        out.append(float(diff[:, ring].pow(2).mean().sqrt()))
     return out
 
 
@@ -115,7 +125,9 @@ def metamers(args, model: TextureModel, folder: Path) -> list[dict]:
                 "median_window_error": m["median_window_gram_error"],
                 "plain_synth_median_window_error": float(plain_errors.nanmedian()),
                 "fovea_max_pixel_error": m["fovea_max_pixel_error"],
+                "fovea_radius": geometry.fovea_radius,
                 "ring_rms_difference": ring_differences(made.image, source, geometry),
+                "ring_rms_difference_blur8": ring_differences(made.image, source, geometry, 9),
             })  # fmt: skip
             save_image(made.image, folder / f"metamer_{name}_{s}.png")
             print(json.dumps(rows[-1]), flush=True)
@@ -123,19 +135,9 @@ def metamers(args, model: TextureModel, folder: Path) -> list[dict]:
 
 
 def costs(args, model: TextureModel, folder: Path) -> list[dict]:
-    rows = []
-    for side in (256, 512, 1024):
-        path = photo(METAMER_PHOTOS[0], side, folder)
-        began = time.perf_counter()
-        made = make_metamer(Metamer(str(path), 0.5), iters=args.cost_iters, stop_change=0.0,
-                            model=model)  # fmt: skip
-        rows.append({
-            "side": side, "windows": made.metamer["windows"], "iterations": made.iterations,
-            "seconds_per_iteration": made.wall_time / max(1, made.iterations),
-            "seconds_in_all": time.perf_counter() - began,
-            "peak_rss_gib_so_far": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
-        })  # fmt: skip
-        print(json.dumps(rows[-1]), flush=True)
+    """Sizes in rising order, the whole 512² run before 1024²: the peak RSS of the process
+    so far is then each one's own."""
+    rows = [cost(args, model, folder, 256), cost(args, model, folder, 512)]
     path = photo(METAMER_PHOTOS[0], 512, folder)
     began = time.perf_counter()
     made = make_metamer(Metamer(str(path), 0.5), iters=args.iters, model=model)
@@ -147,7 +149,23 @@ def costs(args, model: TextureModel, folder: Path) -> list[dict]:
     })  # fmt: skip
     save_image(made.image, folder / "metamer_512.png")
     print(json.dumps(rows[-1]), flush=True)
+    rows.append(cost(args, model, folder, 1024))
     return rows
+
+
+def cost(args, model: TextureModel, folder: Path, side: int) -> dict:
+    path = photo(METAMER_PHOTOS[0], side, folder)
+    began = time.perf_counter()
+    made = make_metamer(Metamer(str(path), 0.5), iters=args.cost_iters, stop_change=0.0,
+                        model=model)  # fmt: skip
+    row = {
+        "side": side, "windows": made.metamer["windows"], "iterations": made.iterations,
+        "seconds_per_iteration": made.wall_time / max(1, made.iterations),
+        "seconds_in_all": time.perf_counter() - began,
+        "peak_rss_gib_so_far": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+    }  # fmt: skip
+    print(json.dumps(row), flush=True)
+    return row
 
 
 def monotone(values: list[float], rising: bool) -> bool:
@@ -157,22 +175,28 @@ def monotone(values: list[float], rising: bool) -> bool:
 
 def morphs(args, model: TextureModel, folder: Path) -> list[dict]:
     rows = []
-    for a_name, b_name in PAIRS:
-        a, b = (
-            resize_and_crop(load_image(PEER / f"{n}.jpg").pixels, 128) for n in (a_name, b_name)
-        )
-        sa, sb = model.statistics(a), model.statistics(b)
-        to_a, to_b = [], []
-        for t in MIXES:
-            image = synthesize([a, b], 128, mix=t, iters=args.iters, seed=0, model=model).image
-            to_a.append(relative_gram_error(model, image, sa))
-            to_b.append(relative_gram_error(model, image, sb))
-            save_image(image, folder / f"morph_{a_name}_{b_name}_{t}.png")
-        rows.append({
-            "pair": f"{a_name}-{b_name}", "to_a": to_a, "to_b": to_b,
-            "monotone": monotone(to_a, True) and monotone(to_b, False),
-        })  # fmt: skip
-        print(json.dumps(rows[-1]), flush=True)
+    for loss in MORPH_LOSSES:
+        for a_name, b_name in PAIRS:
+            a, b = (
+                resize_and_crop(load_image(PEER / f"{n}.jpg").pixels, 128) for n in (a_name, b_name)
+            )
+            sa, sb = model.statistics(a), model.statistics(b)
+            to_a, to_b, swd_a, swd_b = [], [], [], []
+            for t in MIXES:
+                made = synthesize([a, b], 128, mix=t, iters=args.iters, seed=0, model=model,
+                                  loss=loss)  # fmt: skip
+                to_a.append(relative_gram_error(model, made.image, sa))
+                to_b.append(relative_gram_error(model, made.image, sb))
+                swd_a.append(sum(feature_swd(model, a, made.image).values()))
+                swd_b.append(sum(feature_swd(model, b, made.image).values()))
+                save_image(made.image, folder / f"morph_{loss}_{a_name}_{b_name}_{t}.png")
+            rows.append({
+                "loss": loss, "pair": f"{a_name}-{b_name}", "to_a": to_a, "to_b": to_b,
+                "swd_to_a": swd_a, "swd_to_b": swd_b,
+                "monotone": monotone(to_a, True) and monotone(to_b, False),
+                "swd_monotone": monotone(swd_a, True) and monotone(swd_b, False),
+            })  # fmt: skip
+            print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
@@ -243,8 +267,9 @@ def sheets(parts: list[str], folder: Path, to: Path) -> None:
                 for n in METAMER_PHOTOS]  # fmt: skip
         sheet(rows, to / "stimuli_metamers.jpg", 256)
     if "morph" in parts:
-        rows = [[folder / f"morph_{a}_{b}_{t}.png" for t in MIXES] for a, b in PAIRS]
-        sheet(rows, to / "stimuli_morphs.jpg", 160)
+        for loss in MORPH_LOSSES:
+            rows = [[folder / f"morph_{loss}_{a}_{b}_{t}.png" for t in MIXES] for a, b in PAIRS]
+            sheet(rows, to / f"stimuli_morphs_{loss}.jpg", 160)
     if "control" in parts:
         controls_row = [folder / f"control_{k}.png" for k in ("phase", "pixels")]
         sheet([[PEER / "pebbles.jpg", *controls_row]], to / "stimuli_controls.jpg", 256)

@@ -34,6 +34,21 @@ from .terms import (
 )
 
 
+@dataclass(frozen=True)
+class Morph:
+    """A morph's two source images and the weight of the second (the task's ``mix``)."""
+
+    images: tuple[LoadedImage, LoadedImage]
+    mix: float
+
+    @property
+    def weights(self) -> tuple[float, float]:
+        return (1.0 - self.mix, self.mix)
+
+    def pixels(self) -> list[torch.Tensor]:
+        return [image.pixels for image in self.images]
+
+
 @dataclass
 class ObjectiveTarget:
     """What a loss at one scale is matched to."""
@@ -46,8 +61,15 @@ class ObjectiveTarget:
     masks: torch.Tensor | None = None  # … and (R, H, W) region masks at the output size
     size: tuple[int, int] | None = None  # (width, height) of the synthesis at this scale
     lattice: Lattice | None = None  # the source's lattice, in this scale's pixels
+    # A morph between two source images: the losses that can interpolate their statistics
+    # read both (the Gram matrices are interpolated in ``statistics`` already).
+    morph: Morph | None = None
 
     def source_image(self, loss: str) -> LoadedImage:
+        if self.morph is not None:
+            raise TexsynthError(
+                f"a morph (--mix) cannot interpolate the {loss} term: it matches one source"
+            )
         if self.image is None:
             raise TexsynthError(f"the {loss} loss needs a single source image, not statistics")
         return self.image
@@ -72,10 +94,24 @@ def swd_loss(
 ) -> SlicedWassersteinLoss:
     """Heitz et al.'s sliced Wasserstein loss against ``image``'s features on ``model``'s
     layers (it needs the image itself: it matches whole feature distributions)."""
+    targets = feature_vectors(model, image)
+    return SlicedWassersteinLoss(targets, model.layer_weights, directions, seed)
+
+
+@torch.no_grad()
+def swd_morph_loss(model: TextureModel, morph: Morph, seed: int = 0) -> SlicedWassersteinLoss:
+    """The sliced Wasserstein loss against the barycentre of a morph's two sources."""
+    targets = [feature_vectors(model, image) for image in morph.images]
+    return SlicedWassersteinLoss(targets, model.layer_weights, seed=seed, weights=morph.weights)
+
+
+def feature_vectors(
+    model: TextureModel, image: LoadedImage | torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """Layer → (N, M) feature vectors of ``image``, one per position, in float32."""
     pixels = image.pixels if isinstance(image, LoadedImage) else image
     feats = model.features(pixels.unsqueeze(0).to(model.device))
-    targets = {name: f[0].flatten(1).float() for name, f in feats.items()}
-    return SlicedWassersteinLoss(targets, model.layer_weights, directions, seed)
+    return {name: f[0].flatten(1).float() for name, f in feats.items()}
 
 
 def gram(target: ObjectiveTarget) -> Loss:
@@ -130,16 +166,18 @@ def borderless_grams(model: TextureModel, source: torch.Tensor) -> dict[str, tor
 
 
 def sliced_wasserstein(target: ObjectiveTarget) -> Loss:
-    """Heitz et al.'s sliced Wasserstein loss (needs the source image)."""
+    """Heitz et al.'s sliced Wasserstein loss (needs the source image; a morph's target
+    is the barycentre of its two sources' feature distributions)."""
     target.unguided("swd")
+    if target.morph is not None:
+        return swd_morph_loss(target.model, target.morph, seed=target.seed)
     return swd_loss(target.model, target.source_image("swd"), seed=target.seed)
 
 
 def gram_and_swd(target: ObjectiveTarget) -> Loss:
     """Both, with equal weights."""
     target.unguided("gram+swd")
-    swd = swd_loss(target.model, target.source_image("gram+swd"), seed=target.seed)
-    return WeightedSum([gram_loss(target.model, target.statistics), swd])
+    return WeightedSum([gram_loss(target.model, target.statistics), sliced_wasserstein(target)])
 
 
 # ------------------------------------------------------- the terms of registry.STRUCTURES ----
@@ -151,9 +189,13 @@ AUTOCORRELATION_MIN_DOWNSAMPLING = 4
 
 
 def pixel_histogram(target: ObjectiveTarget) -> Loss:
-    """Each channel's pixel histogram against the source's (``histogram_weight``)."""
-    source = target.source_image("histogram").pixels
-    return PixelHistogramLoss(source).to(target.model.device)
+    """Each channel's pixel histogram against the source's (``histogram_weight``); a
+    morph's target is the barycentre of its two sources' histograms."""
+    if target.morph is not None:
+        loss = PixelHistogramLoss(target.morph.pixels(), target.morph.weights)
+    else:
+        loss = PixelHistogramLoss(target.source_image("histogram").pixels)
+    return loss.to(target.model.device)
 
 
 def spectrum_constraint(target: ObjectiveTarget) -> Loss:

@@ -4,7 +4,11 @@ Wallis et al. 2019): Gram matrices inside every pooling window of
 
     G_w = Σ_x w(x) F(x) F(x)ᵀ / Σ_x w(x),
 
-matched window by window with the paper's E_l, averaged over the windows. Each window
+matched window by window with the paper's E_l, averaged over the windows weighted by their
+mass Σ_x w(x), so that every position counts the same. (A plain mean gives a large
+peripheral window the pull of a small one spread over many more pixels: its pixels then
+converge that many times more slowly; measured at 256², S = 0.5, 100 iterations, the
+median window error is 0.47 with the plain mean and 0.23 weighted.) Each window
 gathers only the positions it covers, so the cost is a few whole-image Gram matrices (a
 pixel lies in at most four windows), not one per window.
 """
@@ -41,7 +45,7 @@ def window_grams(features: torch.Tensor, windows: SparseWindows) -> torch.Tensor
 
 
 class PooledGramLoss(LayerLoss):
-    """Σ_l w_l mean_windows E_l(G_w, target G_w).
+    """Σ_l w_l Σ_w m_w E_l(G_w, target G_w) / Σ_w m_w, with m_w the window's mass.
 
     Args:
         targets: layer → (count, N, N) window Gram matrices of the image.
@@ -57,20 +61,29 @@ class PooledGramLoss(LayerLoss):
     ) -> None:
         super().__init__(targets, layer_weights)
         self.windows = dict(windows)
-        # Windows holding no position of a layer (small ones on pool4) say nothing there.
+        # Each window's share of the layer's mass; windows holding no position of a layer
+        # (small ones on pool4) get none and say nothing there.
         for name in self.layers:
-            counts = self.windows[name].start.diff()
-            self.register_buffer(f"used_{name}", counts > 0)
+            self.register_buffer(f"share_{name}", window_shares(self.windows[name]))
 
     def layer_losses(self, features: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         out = {}
         for name in self.layers:
             target, f = self.target(name), features[name]
             f = f.to(torch.promote_types(f.dtype, target.dtype))
-            used = getattr(self, f"used_{name}")
+            share = getattr(self, f"share_{name}")
             errors = gram_layer_loss(window_grams(f, self.windows[name]), target)  # (B, count)
-            out[name] = errors[:, used].mean(dim=1)
+            out[name] = errors @ share.to(errors.dtype)
         return out
+
+
+def window_shares(windows: SparseWindows) -> torch.Tensor:
+    """(count,) each window's mass Σ_x w(x) over the windows' total."""
+    counts = windows.start.diff()
+    owner = torch.repeat_interleave(torch.arange(counts.numel()), counts)
+    mass = torch.zeros(counts.numel(), dtype=torch.float64)
+    mass.index_add_(0, owner, windows.weight.double())
+    return (mass / mass.sum()).float()
 
 
 def window_errors(

@@ -172,23 +172,36 @@ class SlicedWassersteinLoss(LayerLoss):
     the line search describe one function). Source and synthesis sizes may differ:
     the source's sorted projections are resampled to the synthesis's number of positions.
 
+    Several sources with ``weights`` (a morph) give the sliced Wasserstein barycentre as
+    target (Bonneel et al. 2015): along each direction, the weighted mean of the sources'
+    quantile functions, which in 1-D is exactly the Wasserstein-2 barycentre.
+
     Args:
-        targets: layer → (N, M) source features.
+        targets: layer → (N, M) source features; or one such mapping per source.
         layer_weights: w_l per layer (default 1).
         directions: directions per layer (default N, as Heitz et al.).
         seed: seed of the direction generator.
+        weights: with several sources, each one's weight (summing to 1).
     """
 
     stochastic = True
 
     def __init__(
         self,
-        targets: Mapping[str, torch.Tensor],
+        targets: Mapping[str, torch.Tensor] | Sequence[Mapping[str, torch.Tensor]],
         layer_weights: Mapping[str, float] | None = None,
         directions: int | None = None,
         seed: int = 0,
+        weights: Sequence[float] | None = None,
     ) -> None:
-        super().__init__(targets, layer_weights)
+        sources = [targets] if isinstance(targets, Mapping) else list(targets)
+        super().__init__(sources[0], layer_weights)
+        self.source_weights = [float(w) for w in (weights or [1.0] * len(sources))]
+        if len(self.source_weights) != len(sources):
+            raise ValueError("give one weight per source")
+        for i, others in enumerate(sources[1:], start=1):
+            for name, t in others.items():
+                self.register_buffer(f"source{i}_{name}", t)
         self.n_directions = directions
         self.generator = torch.Generator().manual_seed(seed)
         self.resample()
@@ -201,7 +214,19 @@ class SlicedWassersteinLoss(LayerLoss):
             v = random_unit_vectors(self.n_directions or n, n, self.generator)
             self.register_buffer(f"directions_{name}", v.to(target.device, target.dtype))
             # The source's sorted projections change only with the directions.
-            self.register_buffer(f"sorted_{name}", (v.to(target) @ target).sort(dim=1)[0])
+            self.register_buffer(f"sorted_{name}", self._sorted_target(name, v.to(target)))
+
+    def _sorted_target(self, name: str, directions: torch.Tensor) -> torch.Tensor:
+        """The target's sorted projections: the source's, or the weighted mean of the
+        sources' quantile functions, each at the largest source's number of positions."""
+        sources = [self.target(name)] + [
+            getattr(self, f"source{i}_{name}") for i in range(1, len(self.source_weights))
+        ]
+        count = max(s.shape[1] for s in sources)
+        return sum(
+            w * resample_sorted((directions @ s).sort(dim=1)[0], count)
+            for w, s in zip(self.source_weights, sources, strict=True)
+        )
 
     def layer_losses(self, features: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         out = {}
@@ -322,14 +347,25 @@ class PixelHistogramLoss(Loss):
     pixels, along the channel axes). A Gram matrix constrains only the pixels' second
     moments through the network, so histograms drift; this pins them.
 
+    Several sources with ``weights`` (a morph) give the 1-D Wasserstein barycentre of their
+    histograms: the weighted mean of their pixels at the same ranks.
+
     Args:
-        source: (C, H, W) source pixels (any size: compared by rank).
+        source: (C, H, W) source pixels (any size: compared by rank); or several.
+        weights: with several sources, each one's weight (summing to 1).
     """
 
-    def __init__(self, source: torch.Tensor) -> None:
+    def __init__(
+        self, source: torch.Tensor | Sequence[torch.Tensor], weights: Sequence[float] | None = None
+    ) -> None:
         super().__init__()
         self.layers: list[str] = []  # it looks at the pixels only
-        self.register_buffer("ranked", source.flatten(1).float().sort(dim=1).values)
+        sources = [source] if isinstance(source, torch.Tensor) else list(source)
+        ranked = [s.flatten(1).float().sort(dim=1).values for s in sources]
+        count = max(r.shape[1] for r in ranked)
+        shares = weights or [1.0] * len(sources)
+        mean = sum(w * ranks_at(r, count) for w, r in zip(shares, ranked, strict=True))
+        self.register_buffer("ranked", mean)
 
     def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
         x = features[IMAGE].float().flatten(2)  # (B, C, N)
@@ -338,12 +374,18 @@ class PixelHistogramLoss(Loss):
 
     def _at_ranks(self, count: int) -> torch.Tensor:
         """(C, count): the source's pixels at ``count`` evenly spaced ranks."""
-        if self.ranked.shape[1] == count:
-            return self.ranked
-        where = torch.linspace(0, 1, count, device=self.ranked.device)[None, None]
-        grid = torch.stack([where * 2 - 1, torch.zeros_like(where)], dim=-1)  # (1, 1, N, 2)
-        line = self.ranked[None, :, None, :]  # (1, C, 1, M)
-        return F.grid_sample(line, grid, align_corners=True)[0, :, 0]
+        return ranks_at(self.ranked, count)
+
+
+def ranks_at(ranked: torch.Tensor, count: int) -> torch.Tensor:
+    """(C, M) sorted rows → (C, count): the values at ``count`` evenly spaced ranks, the
+    first and last kept (linear interpolation between neighbours)."""
+    if ranked.shape[1] == count:
+        return ranked
+    where = torch.linspace(0, 1, count, device=ranked.device)[None, None]
+    grid = torch.stack([where * 2 - 1, torch.zeros_like(where)], dim=-1)  # (1, 1, N, 2)
+    line = ranked[None, :, None, :]  # (1, C, 1, M)
+    return F.grid_sample(line, grid, align_corners=True)[0, :, 0]
 
 
 class SpectrumLoss(Loss):

@@ -45,7 +45,7 @@ from ..image.io import (
     save_image,
 )
 from ..image.lattice import Lattice, find_lattice
-from ..losses.objective import ObjectiveTarget, pixel_histogram
+from ..losses.objective import Morph, ObjectiveTarget, pixel_histogram
 from ..losses.terms import IMAGE, CalibratedSum, Loss
 from ..optimize.lbfgs import Callback, Optimizer, StopRule
 from ..statistics.gram import (
@@ -95,7 +95,8 @@ def synthesize(
     statistics, or a list: examples of one texture (pooled), or one per region of ``guide``
     (a label map; region r, in the order of its values, gets ``source[r]``), or two
     sources and ``mix`` (0 to 1): a morph whose Gram matrices are ``(1 - mix)`` times the
-    first source's plus ``mix`` times the second's. ``size``:
+    first source's plus ``mix`` times the second's (SWD and histogram targets: the
+    barycentres of the two sources' distributions). ``size``:
     (width, height) or one number; default the source's or the guide's. ``init``: a
     (C, H, W) start instead of white noise. ``model``: a prebuilt :class:`TextureModel`
     (it fixes network, layers, pooling). ``statistics_cache``: share the sources'
@@ -155,6 +156,7 @@ class PreparedTarget:
     lattice: Lattice | None = None  # the source's, when a structure term may need it
     calibration: dict[str, float] = field(default_factory=dict)  # shared by the scales
     inputs: tuple[dict[str, Any], ...] = ()  # each input file's size and sha256
+    morph: Morph | None = None  # a morph's two source images and its mix
 
     def single_source_size(self) -> tuple[int, int] | None:
         if self.image is None or self.regions is not None:
@@ -202,8 +204,11 @@ def prepare_target(
     if recipe.preserve_colors:  # from here on the source is its luminance
         image = loaded[0] = LoadedImage(luminance(image.pixels), image.name)  # type: ignore[union-attr]
     stats = [_statistics(model, s, cache) for s in loaded]
+    morph = None
     if mix is not None:
         _check_mix(recipe, len(stats), guide)
+        if all(isinstance(s, LoadedImage) for s in loaded):
+            morph = Morph((loaded[0], loaded[1]), mix)  # type: ignore[arg-type]
     weights = None if mix is None else (1 - mix, mix)
     statistics = stats[0] if len(stats) == 1 else pool_statistics(stats, weights)
     labels = regions = None
@@ -221,7 +226,7 @@ def prepare_target(
     inputs = _input_files(sources, read, guide, labels)
     return PreparedTarget(
         model, synth_model, statistics, image, color_source, regions, labels, width, height,
-        recorded, guide_name, lattice, inputs=inputs,
+        recorded, guide_name, lattice, inputs=inputs, morph=morph,
     )  # fmt: skip
 
 
@@ -356,21 +361,17 @@ def _needs_one_image(recipe: Recipe, image: LoadedImage | None) -> None:
         raise ImageError("colour preservation needs a single source image, not statistics")
 
 
-# Losses whose target is the statistics (Gram matrices), which a morph interpolates; the
-# others match a whole source image.
-MIXABLE_LOSSES = ("gram", "tiled-gram")
-
-
 def _check_mix(recipe: Recipe, sources: int, guide: ImageLike | None) -> None:
-    """A morph takes two sources, no guide, and a loss on Gram matrices only."""
+    """A morph takes two sources, no guide and no structure term (the losses that cannot
+    interpolate their statistics say so when they are built)."""
     if sources != 2:
         raise TexsynthError(f"--mix morphs between two sources; {sources} given")
     if guide is not None:
         raise TexsynthError("--mix and --guide cannot be combined")
-    if recipe.loss not in MIXABLE_LOSSES or recipe.structure == "on" or recipe.histogram_weight:
+    if recipe.structure == "on":
         raise TexsynthError(
-            f"--mix interpolates Gram matrices: use --loss {' or '.join(MIXABLE_LOSSES)}, "
-            "with no --structure on and no --histogram-weight (those match one source image)"
+            "a morph (--mix) cannot interpolate a structure term: the two sources' lattices "
+            "differ; use --structure auto or off"
         )
 
 
@@ -488,8 +489,9 @@ def build_objective(
         masks = _region_masks(target.labels, len(target.regions), scale)  # type: ignore[arg-type]
     lattice = _halved_lattice(target.lattice, scale.halvings)
     context = ObjectiveTarget(
-        target.stats_model, statistics, image, seed, target.regions, masks, scale.size, lattice
-    )
+        target.stats_model, statistics, image, seed, target.regions, masks, scale.size, lattice,
+        target.morph if not scale.halvings else None,
+    )  # fmt: skip
     loss = LOSSES[recipe.loss](context)
     if _structure_at(recipe, target, scale):
         structure = STRUCTURES[recipe.structure_loss](context)
