@@ -261,8 +261,10 @@ def test_a_morph_interpolates_swd_and_the_histogram_term(vgg_weights, small_colo
 
 
 def test_mix_refusals_are_one_line(run_cli, color_png, tmp_path):
-    out = tmp_path / "m.png"
+    out, saved = tmp_path / "m.png", tmp_path / "a.pt"
+    assert run_cli("analyze", color_png, "-o", saved).code == 0
     cases = [
+        ("synth", saved, color_png, "-o", out, "--mix", "0.5", "--loss", "swd"),
         ("synth", color_png, "-o", out, "--mix", "0.5"),
         ("synth", color_png, "builtin:brick", "-o", out, "--mix", "1.2"),
         ("synth", color_png, "builtin:brick", "-o", out, "--mix", "0.5", "--structure", "on"),

@@ -36,17 +36,20 @@ from .terms import (
 
 @dataclass(frozen=True)
 class Morph:
-    """A morph's two source images and the weight of the second (the task's ``mix``)."""
+    """A morph: the weight of the second source (the task's ``mix``) and the two source
+    images (None when a source is saved statistics, which only the Gram terms can use)."""
 
-    images: tuple[LoadedImage, LoadedImage]
     mix: float
+    images: tuple[LoadedImage, LoadedImage] | None = None
 
     @property
     def weights(self) -> tuple[float, float]:
         return (1.0 - self.mix, self.mix)
 
-    def pixels(self) -> list[torch.Tensor]:
-        return [image.pixels for image in self.images]
+    def sources(self, loss: str) -> tuple[LoadedImage, LoadedImage]:
+        if self.images is None:
+            raise TexsynthError(f"a morph with the {loss} term needs two images, not statistics")
+        return self.images
 
 
 @dataclass
@@ -101,7 +104,7 @@ def swd_loss(
 @torch.no_grad()
 def swd_morph_loss(model: TextureModel, morph: Morph, seed: int = 0) -> SlicedWassersteinLoss:
     """The sliced Wasserstein loss against the barycentre of a morph's two sources."""
-    targets = [feature_vectors(model, image) for image in morph.images]
+    targets = [feature_vectors(model, image) for image in morph.sources("swd")]
     return SlicedWassersteinLoss(targets, model.layer_weights, seed=seed, weights=morph.weights)
 
 
@@ -192,7 +195,8 @@ def pixel_histogram(target: ObjectiveTarget) -> Loss:
     """Each channel's pixel histogram against the source's (``histogram_weight``); a
     morph's target is the barycentre of its two sources' histograms."""
     if target.morph is not None:
-        loss = PixelHistogramLoss(target.morph.pixels(), target.morph.weights)
+        pixels = [image.pixels for image in target.morph.sources("histogram")]
+        loss = PixelHistogramLoss(pixels, target.morph.weights)
     else:
         loss = PixelHistogramLoss(target.source_image("histogram").pixels)
     return loss.to(target.model.device)

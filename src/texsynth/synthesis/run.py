@@ -121,9 +121,13 @@ def synthesize(
     optimizer: Optimizer = OPTIMIZERS[recipe.optimizer]()
     records: list[ScaleRecord] = []
     x = None
+    # The first scale's loss is built before the progress bar, so a loss that cannot be
+    # built (SWD of saved statistics) is one line on stderr, not a line after a bar.
+    objective = build_objective(target, recipe, plan[0], seed, statistics_cache)
     with hooks.over(plan):
         for index, scale in enumerate(plan):
-            objective = build_objective(target, recipe, scale, seed, statistics_cache)
+            if index:
+                objective = build_objective(target, recipe, scale, seed, statistics_cache)
             x0 = start_image(objective, scale, x, init, seed)
             on_iteration = hooks.at(index)
             x, record = run_scale(objective, x0, scale, stop_rule(recipe), optimizer, on_iteration)
@@ -207,8 +211,8 @@ def prepare_target(
     morph = None
     if mix is not None:
         _check_mix(recipe, len(stats), guide)
-        if all(isinstance(s, LoadedImage) for s in loaded):
-            morph = Morph((loaded[0], loaded[1]), mix)  # type: ignore[arg-type]
+        images = all(isinstance(s, LoadedImage) for s in loaded)
+        morph = Morph(mix, (loaded[0], loaded[1]) if images else None)  # type: ignore[arg-type]
     weights = None if mix is None else (1 - mix, mix)
     statistics = stats[0] if len(stats) == 1 else pool_statistics(stats, weights)
     labels = regions = None
