@@ -43,6 +43,13 @@ class SparseWindows:
         a, b = int(self.start[k]), int(self.start[k + 1])
         return self.index[a:b], self.weight[a:b]
 
+    def masses(self) -> torch.Tensor:
+        """(count,) float64: each window's mass Σ_x w(x)."""
+        counts = self.start.diff()
+        owner = torch.repeat_interleave(torch.arange(counts.numel()), counts)
+        mass = torch.zeros(counts.numel(), dtype=torch.float64)
+        return mass.index_add_(0, owner, self.weight.double())
+
     @property
     def nbytes(self) -> int:
         return self.index.numel() * 8 + self.weight.numel() * 4 + self.start.numel() * 8

@@ -79,10 +79,7 @@ class PooledGramLoss(LayerLoss):
 
 def window_shares(windows: SparseWindows) -> torch.Tensor:
     """(count,) each window's mass Σ_x w(x) over the windows' total."""
-    counts = windows.start.diff()
-    owner = torch.repeat_interleave(torch.arange(counts.numel()), counts)
-    mass = torch.zeros(counts.numel(), dtype=torch.float64)
-    mass.index_add_(0, owner, windows.weight.double())
+    mass = windows.masses()
     return (mass / mass.sum()).float()
 
 

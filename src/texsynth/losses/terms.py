@@ -369,12 +369,8 @@ class PixelHistogramLoss(Loss):
 
     def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
         x = features[IMAGE].float().flatten(2)  # (B, C, N)
-        target = self._at_ranks(x.shape[-1])
+        target = ranks_at(self.ranked, x.shape[-1])
         return ((x.sort(dim=2).values - target) ** 2).mean(dim=(1, 2))
-
-    def _at_ranks(self, count: int) -> torch.Tensor:
-        """(C, count): the source's pixels at ``count`` evenly spaced ranks."""
-        return ranks_at(self.ranked, count)
 
 
 def ranks_at(ranked: torch.Tensor, count: int) -> torch.Tensor:

@@ -99,14 +99,16 @@ def short(exc: BaseException) -> str:
 
 def is_sidecar(record: Any) -> bool:
     """A synthesis's, an edit's or a metamer's sidecar, or a control's."""
-    if isinstance(record, dict) and isinstance(record.get("control"), dict):
-        return True
-    return isinstance(record, dict) and record.keys() >= SIDECAR_KEYS
+    return isinstance(record, dict) and (_is_control(record) or record.keys() >= SIDECAR_KEYS)
+
+
+def _is_control(record: dict[str, Any]) -> bool:
+    return isinstance(record.get("control"), dict)
 
 
 def apply_sidecar(card: Card, record: dict[str, Any]) -> None:
     """Fill a card from a synthesis sidecar: facets, changed recipe fields, numbers, curve."""
-    if isinstance(record.get("control"), dict):
+    if _is_control(record):
         _apply_control(card, record)
         return
     task, facts = record.get("task") or {}, record.get("facts") or {}
@@ -119,8 +121,7 @@ def apply_sidecar(card: Card, record: dict[str, Any]) -> None:
         "seed": str(task.get("seed", "")),
         "preset": preset,
     }
-    size = task.get("size")
-    shown = {"size": "x".join(map(str, size))} if size else {}
+    shown = size_field(task.get("size"))
     if card.edit:
         shown = {"edit": str(card.edit.get("kind"))} | shown
     if task.get("mix") is not None:
@@ -135,16 +136,18 @@ def apply_sidecar(card: Card, record: dict[str, Any]) -> None:
     card.curve = loss_curves(facts)
 
 
+def size_field(size: Any) -> dict[str, str]:
+    """A card's ``size`` field (WxH) from a sidecar's [width, height], if there is one."""
+    return {"size": "x".join(map(str, size))} if size else {}
+
+
 def _apply_control(card: Card, record: dict[str, Any]) -> None:
     """A control's card: its image's source, its kind and seed, what was measured."""
     control, facts = record["control"], record.get("facts") or {}
     card.sources = (str(control.get("image") or ""),)
     card.facets = {"source": source_label(card.sources), "seed": str(control.get("seed", "")),
                    "preset": "control"}  # fmt: skip
-    size = facts.get("size")
-    card.fields = {"control": cell(control.get("kind"))} | (
-        {"size": "x".join(map(str, size))} if size else {}
-    )
+    card.fields = {"control": cell(control.get("kind"))} | size_field(facts.get("size"))
     pairs = (("phase correlation", "phase_correlation"), ("clipped", "clipped_fraction"))
     card.numbers = {n: facts[k] for n, k in pairs if isinstance(facts.get(k), int | float)}
 

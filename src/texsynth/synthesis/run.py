@@ -213,7 +213,7 @@ def prepare_target(
         _check_mix(recipe, len(stats), guide)
         images = all(isinstance(s, LoadedImage) for s in loaded)
         morph = Morph(mix, (loaded[0], loaded[1]) if images else None)  # type: ignore[arg-type]
-    weights = None if mix is None else (1 - mix, mix)
+    weights = None if morph is None else morph.weights
     statistics = stats[0] if len(stats) == 1 else pool_statistics(stats, weights)
     labels = regions = None
     if guide is not None:
