@@ -54,6 +54,7 @@ LATTICE = ("grid_0053", "scaly_0127")
 HOLES = ("square16", "square4", "stripe", "blob")
 REFINE = 50  # iterations of the texture loss after the patch fill, for "refined"
 CAPTIONED = ("pebbles", "trees")  # a caption along the bottom: cut off
+SMALL_SHEET = ("pebbles", "porous_0137", "trees", "scaly_0127", "bricks", "grid_0053")
 
 
 def peer(name: str, size: int) -> torch.Tensor:
@@ -152,26 +153,83 @@ def measure(model, method, image, mask) -> tuple[dict, torch.Tensor]:
     }, result
 
 
-def tiles(sources: dict[str, torch.Tensor], sheet: Path | None) -> None:
-    """``tile`` on each texture: the wrap-around seam before and after, and the middle half."""
-    from texsynth.image.canvas import tile_canvas
+def rolled_fill(image: torch.Tensor, band: int) -> torch.Tensor:
+    """The tile fill before issue 35, the baseline: the canvas rolled by half so that the
+    frame is a cross, the cross filled by :func:`stitched_fill` from the kept corners."""
+    hole = torch.ones(image.shape[1:], dtype=torch.bool)
+    hole[band:-band, band:-band] = False
+    half = (image.shape[1] // 2, image.shape[2] // 2)
+    kept = torch.where(hole, 0.0, image)
+    rolled = stitched_fill(kept.roll(half, (1, 2)), hole.roll(half, (0, 1)))
+    return torch.where(hole, rolled.roll((-half[0], -half[1]), (1, 2)), image)
 
-    made = []
-    for name, image in sources.items():
-        start = time.perf_counter()
-        result = quantised(edit(tile_canvas(image), seed=0, tileable=True).image)
-        side = image.shape[-1]
-        middle = (slice(None), slice(side // 4, -side // 4), slice(side // 4, -side // 4))
-        row = {
-            "tile": name, "wrap_before": wrap_seam_ratio(image),
-            "wrap_after": wrap_seam_ratio(result),
-            "middle_change": float((result - image)[middle].abs().max() * 255),
-            "wall_s": time.perf_counter() - start,
-        }  # fmt: skip
-        print(json.dumps(row), flush=True)
-        made.append(torch.cat([image.repeat(1, 2, 2), result.repeat(1, 2, 2)], 2))
+
+def joins_ratio(tile: torch.Tensor, band: int) -> float:
+    """Mean squared step between neighbours (wrap-around included) inside the band, over
+    the same in the kept middle: about 1 when the band shows no seams."""
+    steps = sum(((tile - tile.roll(1, axis)) ** 2).sum(0) for axis in (1, 2))
+    middle = torch.zeros(tile.shape[1:], dtype=torch.bool)
+    middle[band + 1 : -band, band + 1 : -band] = True
+    return float(steps[~middle].mean() / steps[middle].mean())
+
+
+def tiles(sources: dict[str, torch.Tensor], sheet: Path | None) -> None:
+    """``tile`` on each texture, at 256², 64x48 and 50x50 (crops): the wrap-around seam
+    before and after, the band's joins, and the largest change in the middle; the baseline
+    is the rolled-cross fill ``tile`` used before."""
+    from texsynth.core.edits import Edit
+    from texsynth.image.canvas import default_band
+    from texsynth.synthesis.edit import edit_image
+
+    made, small = [], {}
+    for name, full in sources.items():
+        for crop in ((full.shape[2], full.shape[1]), (64, 48), (50, 50)):
+            image = full[:, : crop[1], : crop[0]]
+            band = default_band(*crop)
+            for method in ("before", "texsynth"):
+                start = time.perf_counter()
+                if method == "before":
+                    result = quantised(rolled_fill(image, band))
+                else:
+                    result = quantised(edit_image(Edit("tile", image)).image)
+                inner = (slice(None), slice(band, -band), slice(band, -band))
+                row = {
+                    "tile": name, "size": f"{crop[0]}x{crop[1]}", "method": method,
+                    "wrap_before": wrap_seam_ratio(image), "wrap_after": wrap_seam_ratio(result),
+                    "joins": joins_ratio(result, band),
+                    "middle_change": float((result - image)[inner].abs().max() * 255),
+                    "wall_s": time.perf_counter() - start,
+                }  # fmt: skip
+                print(json.dumps(row), flush=True)
+                if crop[0] == full.shape[2] and method == "texsynth":
+                    made.append(torch.cat([image.repeat(1, 2, 2), result.repeat(1, 2, 2)], 2))
+                if crop[0] != full.shape[2] and name in SMALL_SHEET:
+                    small.setdefault(name, [image]).append(result)
     if sheet and made:  # per texture: the photograph tiled 2x2, then the tile tiled 2x2
         to_pil(torch.cat(made[:4], 1)).convert("RGB").resize((640, 320 * len(made[:4]))).save(sheet)
+        small_sheet(small, sheet.with_name(f"{sheet.stem}_small{sheet.suffix}"))
+
+
+def small_sheet(rows: dict[str, list[torch.Tensor]], path: Path) -> None:
+    """Per texture, for 64x48 and then 50x50: the crop, the baseline's tile and texsynth's,
+    each tiled 2x2 and shown at twice the size."""
+    from PIL import Image
+
+    lines = []
+    for images in rows.values():
+        crops = [images[0][:, :48, :64], images[0][:, :50, :50]]
+        cells = [crops[0], *images[1:3], crops[1], *images[3:5]]
+        shown = [to_pil(c.repeat(1, 2, 2)).convert("RGB") for c in cells]
+        shown = [c.resize((c.width * 2, c.height * 2), Image.NEAREST) for c in shown]
+        line = Image.new("RGB", (sum(c.width + 10 for c in shown), max(c.height for c in shown)),
+                         "white")  # fmt: skip
+        for i, cell in enumerate(shown):
+            line.paste(cell, (sum(c.width + 10 for c in shown[:i]), 0))
+        lines.append(line)
+    page = Image.new("RGB", (lines[0].width, sum(x.height + 10 for x in lines)), "white")
+    for i, line in enumerate(lines):
+        page.paste(line, (0, sum(x.height + 10 for x in lines[:i])))
+    page.save(path)
 
 
 def timings(sizes: list[int]) -> None:
@@ -205,7 +263,8 @@ def main() -> None:
     sources = textures(args.size)
     if args.only:
         sources = {k: v for k, v in sources.items() if k in args.only}
-    methods, holes = args.methods.split(","), args.holes.split(",")
+    methods = [m for m in args.methods.split(",") if m]  # --methods "": only --tile/--times
+    holes = [h for h in args.holes.split(",") if h]
     rows, results = [], {}
     for name, image in sources.items():
         for kind in holes:
@@ -214,7 +273,8 @@ def main() -> None:
                 row, results[name, kind, method] = measure(model, method, image, mask)
                 rows.append(row := {"texture": name, "hole": kind, "method": method, **row})
                 print(json.dumps(row), flush=True)
-    summary(rows, methods)
+    if methods:
+        summary(rows, methods)
     if args.tile:
         tiles(sources, args.tile_sheet)
     if args.times:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -70,5 +72,48 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
             code = exc.code if isinstance(exc.code, int) else 1
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+# ------------------------------------------------ bad input (test_fuzz*.py) ----
+def tree(folder: Path) -> dict[str, str]:
+    """Every path below ``folder`` with a digest of what it is and holds."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        key = str(path.relative_to(folder))
+        if path.is_symlink():
+            found[key] = "link:" + os.readlink(path)
+        elif path.is_dir():
+            found[key] = "dir"
+        else:
+            found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def changes(before: dict[str, str], after: dict[str, str]) -> set[str]:
+    return {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+
+
+def assert_one_error(result, message: str) -> None:
+    assert result.code not in (0, None), result.err
+    assert "Traceback" not in result.err, result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("texsynth: error:"), lines[0]
+    assert message in lines[0], lines[0]
+
+
+@pytest.fixture()
+def refused(run_cli, work: Path, monkeypatch: pytest.MonkeyPatch):
+    """Run a command in ``work`` (each fuzz module's own folder fixture) that must fail
+    cleanly and leave every file as it was (except the paths in ``allowed``)."""
+    monkeypatch.chdir(work)
+
+    def run(args: list[str], message: str, allowed: tuple[str, ...] = ()) -> None:
+        before = tree(work)
+        result = run_cli(*args)
+        assert_one_error(result, message)
+        assert changes(before, tree(work)) <= set(allowed)
 
     return run

@@ -43,7 +43,7 @@ def test_plan_lists_sizes_coarsest_first_with_their_budgets():
     assert [s.iters for s in plan_scales(64, 64, 2, 7, None, (64, 64), 16, False)] == [7, 7]
     with pytest.raises(TexsynthError, match="needs a single source image"):
         plan_scales(64, 64, 2, 5, 5, None, 16, False)
-    with pytest.raises(SizeError, match="multiples of 16"):
+    with pytest.raises(SizeError, match=r"multiples of 32 px .*, not 80x80"):
         plan_scales(80, 80, 2, 5, 5, (80, 80), 16, tileable=True)  # 40 px is not
 
 

@@ -3,6 +3,7 @@ promise every edit keeps: pixels outside the hole are not changed."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -138,3 +139,19 @@ def test_tile_wraps_around_and_keeps_the_middle() -> None:
     assert torch.equal(tiled[:, 16:-16, 16:-16], image[:, 16:-16, 16:-16])
     assert wrap_seam_ratio(image) > 1.5  # the photograph's opposite edges do not meet
     assert wrap_seam_ratio(tiled) < 1.3
+
+
+def test_a_closed_seam_follows_the_cheapest_path_and_meets_itself() -> None:
+    from texsynth.image.seams import closed_seam, wrapped_by_seams
+
+    cost = np.ones((40, 9))
+    cost[np.arange(40), 3 + (np.arange(40) // 10) % 2] = 0.0  # a cheap path, 3 then 4 …
+    path, total = closed_seam(cost)
+    assert total == 0.0 and abs(int(path[-1]) - int(path[0])) <= 1
+    assert (cost[np.arange(40), path] == 0).all()
+    image = torch.rand(3, 37, 53)
+    tile = wrapped_by_seams(image, 5)
+    assert torch.equal(tile[:, 5:-5, 5:-5], image[:, 5:-5, 5:-5])
+    # Every output pixel is one of the image's pixels.
+    pixels = {tuple(p) for p in image.flatten(1).T.tolist()}
+    assert all(tuple(p) in pixels for p in tile.flatten(1).T.tolist())

@@ -11,8 +11,9 @@ import torch
 
 from texsynth.core.errors import TexsynthError
 from texsynth.core.options import declared, flag_of
-from texsynth.core.recipe import PRESETS, Recipe, fields_from, load_recipe, load_run, make_recipe
+from texsynth.core.recipe import PRESETS, Recipe, fields_from, make_recipe
 from texsynth.core.registry import LOSSES
+from texsynth.core.sidecar import load_recipe, load_run
 from texsynth.synthesis.run import synthesize
 
 # A value for every recipe field, each unlike the default preset's, and all compatible.

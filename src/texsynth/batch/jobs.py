@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import OutputError, TexsynthError
+from ..core.errors import OUT_OF_MEMORY, OutputError, TexsynthError, out_of_memory
 from ..core.files import check_replaceable, sidecar_path, text_writer, write_files, write_text
 from ..core.job_index import INDEX, INDEX_COLUMNS, cell, is_texsynth_index
 from ..core.provenance import file_sha256
@@ -101,6 +101,7 @@ def run_job(
         }
     except Exception as exc:  # a failed job is reported; the batch goes on
         message = " ".join(str(exc).split()) or type(exc).__name__
+        message = OUT_OF_MEMORY if out_of_memory(exc) else message
         return {
             "job_id": job.id,
             "status": "failed",

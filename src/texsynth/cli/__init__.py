@@ -16,7 +16,7 @@ import warnings
 import click
 
 from .. import __version__
-from ..core.errors import TexsynthError
+from ..core.errors import OUT_OF_MEMORY, TexsynthError, out_of_memory
 from .analyze import analyze
 from .batch import EXIT_ERROR, batch
 from .control import control
@@ -47,7 +47,7 @@ for command in COMMANDS:
 
 def _one_line_warnings() -> None:
     def show(message, category, filename, lineno, file=None, line=None):
-        click.echo(f"texsynth: warning: {message}", err=True)
+        click.echo(f"texsynth: warning: {' '.join(str(message).split())}", err=True)
 
     warnings.showwarning = show
 
@@ -58,15 +58,6 @@ class Terminated(BaseException):
 
 def _terminated(signum: int, frame: object) -> None:
     raise Terminated
-
-
-def _out_of_memory(exc: BaseException) -> bool:
-    """Whether torch's allocator (CPU or GPU) refused an allocation."""
-    text = str(exc)
-    return isinstance(exc, MemoryError) or (
-        isinstance(exc, RuntimeError)
-        and ("can't allocate memory" in text or "out of memory" in text.lower())
-    )
 
 
 def main() -> None:
@@ -91,12 +82,10 @@ def main() -> None:
         click.echo("texsynth: terminated", err=True)
         sys.exit(143)
     except (MemoryError, RuntimeError) as exc:
-        if not _out_of_memory(exc):
+        if not out_of_memory(exc):
             raise
-        click.echo(
-            "texsynth: error: out of memory; choose a smaller size or source (or drop --force)",
-            err=True,
-        )
+        forced = " (or drop --force)" if "--force" in sys.argv else ""
+        click.echo(f"texsynth: error: {OUT_OF_MEMORY}{forced}", err=True)
         sys.exit(EXIT_ERROR)
     except BrokenPipeError:
         os._exit(EXIT_ERROR)

@@ -33,14 +33,16 @@ def control(
     """Write a control of IMAGE with none of its structure: --kind phase keeps the amplitude
     spectrum and randomises the phases (the same for every colour channel), --kind pixels
     shuffles the pixels. Seeded; the size is IMAGE's, and the output tiles."""
-    from ..core.files import check_new, sidecar_path, text_writer, write_files
+    from ..core.files import check_new, check_not_inputs, sidecar_path, text_writer, write_files
     from ..image.io import image_writer
     from ..stimuli.controls import make_control
 
     check_image_extension(output)
     check_new(output, overwrite)
     meta_path = check_new(sidecar_path(output), overwrite)
-    made, source = make_control(_replayed(recipe_file, image, control_fields))
+    wanted = _replayed(recipe_file, image, control_fields)
+    check_not_inputs([output, meta_path], [wanted.image, recipe_file])
+    made, source = make_control(wanted)
     record = made.record(source)
     write_files(
         [
@@ -66,7 +68,8 @@ def _replayed(recipe_file: Path | None, image: str | None, given: dict[str, Any]
         if image is None:
             raise click.UsageError("give IMAGE, or --recipe OUT.json to make a control again")
         return Control(image=image, **given)
-    from ..core.recipe import fields_from, read_record
+    from ..core.recipe import fields_from
+    from ..core.sidecar import read_record
 
     data = read_record(recipe_file)
     if not isinstance(data.get("control"), dict):

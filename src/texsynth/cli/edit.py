@@ -80,16 +80,20 @@ def _run_edit(
     recipe_file: Path | None,
     given: dict[str, Any],
 ) -> None:
-    from ..core.files import check_new, sidecar_path, text_writer, write_files
+    from ..core.files import check_new, check_not_inputs, sidecar_path, text_writer, write_files
     from ..image.io import image_writer
     from ..synthesis.edit import edit_image
 
     check_image_extension(output)
+    check_lossless(kind, output)
     overwrite, quiet = given.pop("overwrite"), given.pop("quiet")
     check_new(output, overwrite)
     meta_path = check_new(sidecar_path(output), overwrite)
     edits, tasks = given["edit_fields"], given["task_fields"]
     base, edit_of, task = _replayed(kind, recipe_file, given["preset"], image, edits, tasks)
+    _check_refine_options(edit_of, given, tasks)
+    inputs = [edit_of.image, edit_of.mask, *task.get("sources", ()), recipe_file]
+    check_not_inputs([output, meta_path], inputs)
     result = edit_image(
         edit_of,
         base,
@@ -117,6 +121,42 @@ def _run_edit(
         )
 
 
+# Formats that hold 8-bit pixels exactly, as an edit promises for every kept pixel (JPEG
+# and WebP compress with loss, GIF has 256 colours).
+LOSSLESS_FORMATS = (".png", ".tif", ".tiff", ".bmp", ".ppm", ".pnm", ".pgm", ".tga")
+
+
+def check_lossless(kind: str, output: Path) -> None:
+    """Refuse an output format that would change the pixels an edit keeps."""
+    suffix = output.suffix.lower()
+    if suffix and suffix not in LOSSLESS_FORMATS:
+        raise TexsynthError(
+            f"{kind} keeps every pixel outside the hole byte for byte, which a {suffix} file "
+            "cannot hold (it would change them); write .png, .tif or .bmp and convert "
+            "afterwards if need be"
+        )
+
+
+def _check_refine_options(edit_of: Edit, given: dict[str, Any], tasks: dict[str, Any]) -> None:
+    """The recipe, the preset, --seed and --source steer only the CNN refinement; without
+    --refine the patch fill is all there is, so giving them does nothing and is refused."""
+    if edit_of.refine:
+        return
+    from ..core.options import flag_of
+    from ..core.recipe import Recipe
+
+    specs = dict(declared(Recipe)) | dict(declared(Task))
+    steering = [name for name in tasks if name in ("seed", "sources")]  # not extend's --size
+    named = [flag_of(name, specs[name]) for name in (*given["recipe_fields"], *steering)]
+    named += ["--preset"] * (given["preset"] is not None)
+    if named:
+        raise click.UsageError(
+            f"{', '.join(named)} steer{'s' * (len(named) == 1)} the CNN refinement only, and "
+            f"{edit_of.kind} runs none without --refine N: add --refine, or drop "
+            f"{'it' if len(named) == 1 else 'them'}"
+        )
+
+
 def _replayed(
     kind: str,
     recipe_file: Path | None,
@@ -132,7 +172,8 @@ def _replayed(
         return preset or "default", Edit(kind, image, **edits), tasks
     if preset is not None:
         raise click.UsageError("--recipe replaces --preset; give one of them")
-    from ..core.recipe import fields_from, load_run
+    from ..core.recipe import fields_from
+    from ..core.sidecar import load_run
 
     run = load_run(recipe_file)
     names = {name for name, _ in declared(Edit)}

@@ -4,7 +4,9 @@ sidecar."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,38 +34,80 @@ def equalize(folder: Path, output: Path, settings: dict[str, Any], overwrite: bo
     --luminance (mean and RMS contrast), --histogram (exact specification of the average
     histogram), --spectrum (the average amplitude spectrum); --histogram --spectrum
     alternates the two as SHINE does."""
-    import tempfile
-
-    from ..core.errors import OutputError, TexsynthError
-    from ..core.files import folder_of, place_folder, remove_stale_temporaries
-    from ..image.io import list_images, save_image
+    from ..core.errors import TexsynthError
+    from ..core.files import text_writer, write_files
+    from ..image.io import image_writer, list_images
     from ..stimuli.equalize import equalize_set, plot
 
     if not folder.is_dir():
         raise TexsynthError(f"no such folder: {folder}")
-    if output.exists() and not overwrite and not (output.is_dir() and not any(output.iterdir())):
-        raise OutputError(f"output folder exists: {output} (pass --overwrite to replace it)")
+    if "iterations" in settings and not (settings.get("histogram") and settings.get("spectrum")):
+        raise click.UsageError("--iterations applies to --histogram with --spectrum; drop it")
     paths = list_images(folder)
+    names = [f"{Path(p).stem}.png" for p in paths] + [CSV_NAME, PLOT_NAME, SIDECAR_NAME]
+    _check_output(folder, output, names, overwrite)
     result = equalize_set(paths, Equalization(**settings))
-    parent = folder_of(output.resolve())
-    parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=parent, prefix=f".{output.name}.") as scratch:
-        staged = Path(scratch) / "out"
-        staged.mkdir()
-        for name, image in zip(result.names, result.images, strict=True):
-            save_image(image, staged / f"{Path(name).stem}.png")
-        (staged / CSV_NAME).write_text(result.csv_text())
-        (staged / PLOT_NAME).write_bytes(plot(result))
-        (staged / SIDECAR_NAME).write_text(json.dumps(result.record(), indent=2) + "\n")
-        placed = place_folder(staged, output, overwrite)
-    remove_stale_temporaries(parent)
+    files = [(output / name, image_writer(image, output / name))
+             for name, image in zip(names, result.images, strict=False)]  # fmt: skip
+    files += [
+        (output / CSV_NAME, text_writer(result.csv_text())),
+        (output / PLOT_NAME, lambda tmp: tmp.write_bytes(plot(result))),
+        (output / SIDECAR_NAME, text_writer(json.dumps(result.record(), indent=2) + "\n")),
+    ]
+    made = _made_folder(output)
+    try:
+        write_files(files, overwrite)
+    except BaseException:
+        if made:
+            with contextlib.suppress(OSError):
+                output.rmdir()
+        raise
     if not quiet:
         facts = result.record()["facts"]
         click.echo(
-            f"wrote {len(paths)} images to {placed}: mean luminance spread "
+            f"wrote {len(paths)} images to {output}: mean luminance spread "
             f"{100 * facts['mean_spread_before']:.1f}% -> {100 * facts['mean_spread_after']:.2f}%, "
             f"contrast {100 * facts['contrast_spread_before']:.1f}% -> "
             f"{100 * facts['contrast_spread_after']:.2f}%, SSIM to the originals "
             f"{facts['ssim_min']:.3f}-{max(result.ssim):.3f} ({CSV_NAME}, {PLOT_NAME})",
             err=True,
         )
+
+
+def _check_output(folder: Path, output: Path, names: list[str], overwrite: bool) -> None:
+    """Refuse, before any work, an output folder that is the input folder, that holds
+    anything but texsynth's outputs unasked, or that cannot be made or written."""
+    from ..core.errors import OutputError
+
+    if output.resolve() == folder.resolve():
+        raise OutputError(f"{output} is the input folder; equalised images go to a new folder")
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"{output} exists and is not a folder")
+    if output.is_dir() and any(output.iterdir()) and not overwrite:
+        raise OutputError(
+            f"output folder exists: {output} (pass --overwrite to replace the files texsynth "
+            "writes there; nothing else in it is touched)"
+        )
+    if len(set(names)) < len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise OutputError(f"two images would both be written as {twice[0]} in {output}")
+    for name in names:
+        if (output / name).is_dir():
+            raise OutputError(f"cannot write {output / name}: it is a folder")
+    existing = next(p for p in (output, *output.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"output directory is not writable: {existing}")
+
+
+def _made_folder(output: Path) -> bool:
+    """Make the output folder; whether it was made now (and so may be removed on failure)."""
+    from ..core.errors import OutputError
+    from ..core.files import reason
+
+    if output.is_dir():
+        return False
+    try:
+        output.mkdir(parents=True)
+    except OSError as exc:
+        raise OutputError(f"cannot make {output}: {reason(exc)}") from None
+    return True

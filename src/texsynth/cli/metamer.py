@@ -55,7 +55,7 @@ def metamer(image: str | None, output: Path, recipe_file: Path | None, **given: 
     """Make a metamer of IMAGE: an image whose Gram statistics match IMAGE's inside every
     pooling window, the windows growing with eccentricity from the fixation point (radial
     and angular width about SCALING x eccentricity); the fovea stays as in IMAGE."""
-    from ..core.files import check_new, sidecar_path, text_writer, write_files
+    from ..core.files import check_new, check_not_inputs, sidecar_path, text_writer, write_files
     from ..image.io import image_writer
     from ..synthesis.metamer import make_metamer
 
@@ -64,6 +64,7 @@ def metamer(image: str | None, output: Path, recipe_file: Path | None, **given: 
     check_new(output, overwrite)
     meta_path = check_new(sidecar_path(output), overwrite)
     base, made_of, seed = _replayed(recipe_file, given["preset"], image, given)
+    check_not_inputs([output, meta_path], [made_of.image, made_of.init, recipe_file])
     result = make_metamer(
         made_of, base, seed=seed, device=given["device"], weights=given["weights_path"],
         verify_weights=not given["trust_weights"], progress=not quiet, force=given["force"],
@@ -96,7 +97,8 @@ def _replayed(
         return preset or "default", Metamer(image=image, **fields), seed or 0
     if preset is not None:
         raise click.UsageError("--recipe replaces --preset; give one of them")
-    from ..core.recipe import fields_from, load_run, read_record
+    from ..core.recipe import fields_from
+    from ..core.sidecar import load_run, read_record
 
     data, run = read_record(recipe_file), load_run(recipe_file)
     section = data.get("metamer")

@@ -20,7 +20,7 @@ from .options import device_option, overwrite_option, quiet_option, recipe_optio
 )  # fmt: skip
 @click.option("--n", "count", type=click.IntRange(1, 1_000_000), default=1, show_default=True,
               help="How many samples: seeds SEED, SEED+1, …")  # fmt: skip
-@task_options(skip=("sources", "guide"))
+@task_options(skip=("sources", "guide", "mix"))
 @recipe_option("tileable")
 @device_option
 @overwrite_option
@@ -39,25 +39,22 @@ def sample(
     convolutional: one file serves any --size. The same seed gives the same image."""
     from ..core.devices import resolve_device
     from ..core.errors import SizeError
-    from ..core.files import check_new, sidecar_path, text_writer, write_files
+    from ..core.files import sidecar_path, text_writer, write_files
     from ..image.io import image_writer
     from ..synthesis.samples import generator_samples
 
     seed = task_fields.get("seed", 0)
     if seed + count - 1 > MAX_SEED:
         raise SizeError(f"seeds {seed} … {seed + count - 1} pass the largest seed, {MAX_SEED}")
-    names = [output / f"{generator.stem}_seed{seed + i}.png" for i in range(count)]
-    if output.exists():  # refuse before any work what would be refused at the end
-        for name in names:
-            check_new(name, overwrite)
-            check_new(sidecar_path(name), overwrite)
+    _check_output(output, generator.stem, seed, count, overwrite)
     samples = generator_samples(
         generator, count, task_fields.get("size"), seed, bool(tileable), resolve_device(device)
     )
     seconds, shape = 0.0, None
+    names = (output / f"{generator.stem}_seed{seed + i}.png" for i in range(count))
     for name, made in zip(names, samples, strict=True):  # each written as soon as it is made
         if shape is None:  # the folder is made once the first sample is (a bad one: no folder)
-            output.mkdir(parents=True, exist_ok=True)
+            _make_folder(output)
         sidecar = json.dumps(made.record(), indent=2) + "\n"
         write_files(
             [(name, image_writer(made.image, name)), (sidecar_path(name), text_writer(sidecar))],
@@ -70,3 +67,42 @@ def sample(
             f"{1000 * seconds / count:.0f} ms each)",
             err=True,
         )
+
+
+def _check_output(output: Path, stem: str, seed: int, count: int, overwrite: bool) -> None:
+    """Refuse before any work what would be refused at the end: an output that is not a
+    folder or cannot be made or written, and (without ``overwrite``) any sample or sidecar
+    name it already holds. The folder is listed once, whatever ``count`` is."""
+    import os
+    import re
+
+    from ..core.errors import OutputError
+
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"{output} exists and is not a folder")
+    existing = next(p for p in (output, *output.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"output directory is not writable: {existing}")
+    if not output.is_dir():
+        return
+    ours = re.compile(re.escape(stem) + r"_seed(\d+)\.(png|json)")
+    for entry in os.scandir(output):
+        found = ours.fullmatch(entry.name)
+        if not found or not seed <= int(found[1]) < seed + count:
+            continue
+        if entry.is_dir():
+            raise OutputError(f"cannot write {output / entry.name}: it is a folder")
+        if not overwrite:
+            raise OutputError(
+                f"output file exists: {output / entry.name} (pass --overwrite to replace it)"
+            )
+
+
+def _make_folder(output: Path) -> None:
+    from ..core.errors import OutputError
+    from ..core.files import reason
+
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot make {output}: {reason(exc)}") from None

@@ -93,8 +93,16 @@ def synth(
     sources' textures. Every recipe option defaults to the preset's value.
     """
     check_image_extension(output)
+    if snapshot_dir is not None and not snapshot_every:
+        raise click.UsageError("--snapshot-dir needs --snapshot-every K (else no snapshot is made)")
+    if strict and recipe_file is None:
+        raise click.UsageError("--strict applies to a replay; give --recipe OUT.json or drop it")
     base, task = _replayed(recipe_file, preset, sources, task_fields, strict)
     runs = _series(output, mix if mix is not None else (task.get("mix"),), overwrite)
+    from ..core.files import check_not_inputs
+
+    inputs = [*task.get("sources", ()), task.get("guide"), recipe_file]
+    check_not_inputs([path for run in runs for path in run[:2]], inputs)
     for run_output, meta_path, value in runs:
         snapshots = snapshot_dir
         if snapshot_every and snapshots is None:
@@ -166,7 +174,7 @@ def _replayed(
     strict: bool = False,
 ) -> tuple[Any, dict[str, Any]]:
     """The base recipe and the task: a replayed sidecar's, with what the command line gives."""
-    from ..core.recipe import load_run
+    from ..core.sidecar import load_run
 
     if recipe_file is None:
         if not sources:

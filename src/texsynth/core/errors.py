@@ -26,3 +26,15 @@ class SizeError(TexsynthError):
 
 class OutputError(TexsynthError):
     """An output path cannot be written (missing directory, file exists)."""
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether torch's allocator (CPU or GPU) or Python refused an allocation."""
+    text = str(exc)
+    return isinstance(exc, MemoryError) or (
+        isinstance(exc, RuntimeError)
+        and ("can't allocate memory" in text or "out of memory" in text.lower())
+    )
+
+
+OUT_OF_MEMORY = "out of memory; choose a smaller size or source"

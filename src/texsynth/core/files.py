@@ -80,6 +80,29 @@ def check_new(path: str | os.PathLike, overwrite: bool = False) -> Path:
     return p
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except (OSError, RuntimeError):  # a symbolic-link loop: not a file the run can read
+        return False
+
+
+def check_not_inputs(
+    outputs: Sequence[str | os.PathLike], inputs: Sequence[str | os.PathLike | None]
+) -> None:
+    """Refuse, with or without ``--overwrite``, an output that is one of the run's own input
+    files (an image, a mask, the sidecar replayed): writing it would destroy what the run
+    reads, and its sidecar would record a file that no longer exists."""
+    read = [Path(i) for i in inputs if i and not str(i).startswith(("builtin:", "<"))]
+    for output in map(Path, outputs):
+        for source in read:
+            if _same_file(output, source):
+                raise OutputError(
+                    f"{output} is one of this run's inputs ({source}); texsynth never writes "
+                    "over its own input: choose another output name"
+                )
+
+
 def sidecar_path(image: str | os.PathLike) -> Path:
     """The JSON sidecar beside an image: ``out.png`` → ``out.json``."""
     p = Path(image)
@@ -274,14 +297,34 @@ def write_bytes(data: bytes, path: str | os.PathLike, overwrite: bool = False) -
     return write_file(path, lambda tmp: tmp.write_bytes(data), overwrite)
 
 
+def merge_folder(scratch: Path, target: Path) -> Path:
+    """Move every file of the finished folder ``scratch`` into the folder ``target``,
+    replacing only files of the same names (texsynth's own outputs); whatever else
+    ``target`` holds is kept. ``scratch`` is removed."""
+    for item in sorted(scratch.iterdir()):
+        dest = target / item.name
+        if item.is_dir() and dest.is_dir() and not dest.is_symlink():
+            merge_folder(item, dest)
+            continue
+        if dest.is_dir() and not dest.is_symlink():
+            raise OutputError(f"cannot write {dest}: it is a folder")
+        try:
+            os.replace(item, dest)
+        except OSError as exc:
+            raise OutputError(f"cannot write {dest}: {reason(exc)}") from None
+    scratch.rmdir()
+    return target
+
+
 def place_folder(scratch: Path, target: Path, overwrite: bool = False) -> Path:
-    """Move a finished folder into place: over ``target`` only with ``overwrite`` (the old
-    one goes only once the new one is complete), else never over anything but an empty
-    folder; a target that appeared meanwhile keeps the result under a numbered name."""
+    """Move a finished folder into place. With ``overwrite`` an existing folder keeps what
+    it holds and only the files of the same names are replaced (:func:`merge_folder`: a
+    folder is never emptied); without, never over anything but an empty folder, and a
+    target that appeared meanwhile keeps the result under a numbered name."""
     if overwrite and target.is_dir() and not target.is_symlink():
-        shutil.rmtree(target)
-    elif overwrite and target.exists():
-        target.unlink()
+        return merge_folder(scratch, target)
+    if overwrite and target.exists():
+        raise OutputError(f"{target} is a file, not a folder; texsynth does not replace it")
     with contextlib.suppress(OSError):
         target.rmdir()  # an empty folder holds nothing to lose
     for number in range(0, 1000):

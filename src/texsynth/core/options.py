@@ -22,6 +22,8 @@ Parser = Callable[[Any], Any]
 Choices = Sequence[str] | Callable[[], Sequence[str]]
 
 SIZE_HELP = "WIDTHxHEIGHT (e.g. 160x96) or one number for a square"
+# The largest side of any image texsynth makes (PNG and PIL hold larger, memory does not).
+MAX_SIDE = 65_536
 
 
 # ----------------------------------------------------------------------------- parsers ----
@@ -164,6 +166,8 @@ def image_size(value: Any) -> tuple[int, int]:
         values = [whole_number(1)(p) for p in parts]
     except ValueError:
         raise ValueError(f"{value!r} is not {SIZE_HELP}") from None
+    if max(values, default=0) > MAX_SIDE:
+        raise ValueError(f"{value!r} has a side above {MAX_SIDE:,} px, the largest allowed")
     if len(values) == 1:
         values = values * 2
     if len(values) != 2:

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .errors import TexsynthError
+
 CHUNK = 1 << 20
 
 
@@ -45,6 +47,12 @@ def changed_inputs(inputs: list[dict[str, Any]], paths: list[str] | None = None)
             continue
         if not Path(path).is_file():
             changes.append(f"{path} is gone")
-        elif item.get("sha256") and file_sha256(path) != item["sha256"]:
+            continue
+        try:
+            now = file_sha256(path)
+        except OSError as exc:
+            why = exc.strerror or type(exc).__name__
+            raise TexsynthError(f"cannot read {path}, an input of the run: {why}") from None
+        if item.get("sha256") and now != item["sha256"]:
             changes.append(f"{path} has changed (sha256 {str(item['sha256'])[:12]}… then)")
     return changes

@@ -12,10 +12,7 @@ it. This module needs no torch.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .errors import TexsynthError
@@ -319,56 +316,3 @@ def fields_from(cls: type, values: dict[str, Any], where: str) -> dict[str, Any]
         return parse_values(cls, renamed)
     except ValueError as exc:
         raise TexsynthError(f"{where}: {exc}") from None
-
-
-@dataclass(frozen=True)
-class RecordedRun:
-    """A sidecar read back: the recipe, and the task it ran (sources, size, seed, guide)."""
-
-    recipe: Recipe
-    task: Task
-    inputs: tuple[dict[str, Any], ...] = ()  # the input files as they were (provenance)
-    edit: dict[str, Any] = dataclasses.field(default_factory=dict)  # an edit's section, if any
-
-
-def load_run(path: str | os.PathLike) -> RecordedRun:
-    """Read a sidecar (or a recipe file: ``{"preset": …, "recipe": {…}}`` or bare fields).
-
-    Recipe fields the file leaves out come from its preset (default: ``default``).
-    """
-    p = Path(path)
-    data = read_record(p)
-    if "parameters" in data and "recipe" not in data:
-        raise TexsynthError(f"{p} is a sidecar of texsynth before recipes; it cannot be replayed")
-    fields = data.get("recipe", {k: v for k, v in data.items() if k not in ("preset", "task")})
-    if not isinstance(fields, dict):
-        raise TexsynthError(f"{p}: 'recipe' must be a JSON object")
-    base = get_preset(str(data.get("preset") or "default"))
-    recipe = dataclasses.replace(base, **fields_from(Recipe, fields, f"{p}: recipe"))
-    task_fields = data.get("task") or {}
-    if isinstance(task_fields, dict):  # an edit from its own image records no sources
-        task_fields = {k: v for k, v in task_fields.items() if v != []}
-    task = Task(**fields_from(Task, task_fields, f"{p}: task")) if task_fields else Task()
-    inputs = data.get("inputs")
-    inputs = [item for item in inputs if isinstance(item, dict)] if isinstance(inputs, list) else []
-    edit = data.get("edit")
-    return RecordedRun(recipe, task, tuple(inputs), edit if isinstance(edit, dict) else {})
-
-
-def read_record(path: str | os.PathLike) -> dict[str, Any]:
-    """The JSON object of a sidecar or recipe file, or one line saying why not."""
-    p = Path(path)
-    try:
-        data = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise TexsynthError(f"recipe file not found: {p}") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise TexsynthError(f"cannot read recipe file {p}: {exc}") from None
-    if not isinstance(data, dict):
-        raise TexsynthError(f"{p}: a recipe file holds a JSON object")
-    return data
-
-
-def load_recipe(path: str | os.PathLike) -> Recipe:
-    """The recipe of a sidecar or recipe file (see :func:`load_run`)."""
-    return load_run(path).recipe

@@ -37,6 +37,21 @@ def point(value: Any) -> tuple[float, float]:
 
 point.metavar = "X,Y"  # type: ignore[attr-defined]
 
+# The widest pooling windows: about 3 radians around the fixation (a larger scaling leaves
+# a single sector, a window that wraps around the fixation point).
+MAX_SCALING = 3.0
+
+
+def scaling_value(value: Any) -> float:
+    """A window scaling: a finite number in (0, MAX_SCALING]."""
+    number = positive_number(value)
+    if number > MAX_SCALING:
+        raise ValueError(f"{value!r} is above {MAX_SCALING:g}, the widest pooling windows")
+    return number
+
+
+scaling_value.metavar = "S"  # type: ignore[attr-defined]
+
 
 @dataclass(frozen=True)
 class Metamer:
@@ -47,8 +62,8 @@ class Metamer:
     scaling: float | None = declare(
         None,
         "The windows' size relative to their eccentricity (radial and angular width about "
-        "S x eccentricity): the experiment's variable, e.g. 0.25 to 0.7.",
-        optional(positive_number),
+        "S x eccentricity): the experiment's variable, e.g. 0.25 to 0.7 (at most 3).",
+        optional(scaling_value),
     )
     fixation: tuple[float, float] | None = declare(
         None, "The fixation point, X,Y in pixels (default: the image's centre).", optional(point)

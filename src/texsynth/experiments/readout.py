@@ -179,7 +179,7 @@ def readout_images(settings: Settings) -> tuple[list, list[str], Dataset]:
         paths, labels = folder_dataset(settings.data, settings.per_class)
         dataset = Dataset(f"folder {settings.data}", "", "")
     elif Path(settings.imagenet_sample).is_dir():
-        paths, labels = imagenet_sample_dataset(settings.imagenet_sample, settings.seed)
+        paths, labels = imagenet_sample_dataset(Path(settings.imagenet_sample), settings.seed)
         note = SAMPLE_NOTE.format(n=len(SUPERCLASSES), cap=SAMPLE_PER_SUPERCLASS) + " "
         dataset = Dataset("imagenet-sample superclasses", note, "\n(ImageNet sample, superclasses)")
     else:

@@ -28,6 +28,7 @@ from torch import nn
 from ..core.errors import SizeError, TexsynthError
 from ..core.files import write_files
 from ..image.io import ImageLike, LoadedImage, load_image
+from .generator_file import checked_payload
 
 FORMAT = "texsynth-generator"
 VERSION = 1
@@ -96,9 +97,14 @@ class TextureGenerator(nn.Module):
         return found
 
 
+# The smallest canvas side: the coarsest noise is then 2 px, the least that instance
+# normalisation can normalise (one value per channel has no spread).
+MIN_CANVAS = 2 * GRANULE
+
+
 def canvas_side(side: int) -> int:
-    """The smallest multiple of :data:`GRANULE` at least ``side``."""
-    return -(-side // GRANULE) * GRANULE
+    """The smallest multiple of :data:`GRANULE` at least ``side`` and :data:`MIN_CANVAS`."""
+    return max(MIN_CANVAS, -(-side // GRANULE) * GRANULE)
 
 
 @dataclass
@@ -130,10 +136,10 @@ class Generator:
         an (n, C, H, W) tensor in [0, 1]. ``tileable`` needs sides that are multiples of
         :data:`GRANULE`; the samples then wrap around."""
         width, height = (size, size) if isinstance(size, int) else size
-        if tileable and (width % GRANULE or height % GRANULE):
+        if tileable and (width % GRANULE or height % GRANULE or min(width, height) < MIN_CANVAS):
             raise SizeError(
-                f"a tileable sample needs sides that are multiples of {GRANULE} px, not "
-                f"{width}x{height}"
+                f"a tileable sample needs sides that are multiples of {GRANULE} px and at least "
+                f"{MIN_CANVAS} px, not {width}x{height}"
             )
         if width < 1 or height < 1:
             raise SizeError(f"a sample size must be positive, not {width}x{height}")
@@ -178,17 +184,16 @@ class Generator:
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise TexsynthError(f"{where} is not a texsynth generator file")
         if payload.get("version") != VERSION:
-            raise TexsynthError(f"{where}: generator format {payload.get('version')} is unknown")
-        try:
-            network = TextureGenerator(**payload["shape"])
-            network.load_state_dict(payload["weights"])
-            source = payload["source"]
-            return cls(
-                network, payload["recipe"], source["pixels"], source["name"], source["sha256"],
-                payload["training"], where,
-            )  # fmt: skip
-        except (KeyError, TypeError, RuntimeError) as exc:
-            raise TexsynthError(f"{where}: a damaged generator file ({exc})") from None
+            raise TexsynthError(f"{where}: generator format {payload.get('version')!r} is unknown")
+        shapes = {"channels": (1, 3), "scales": (SCALES,), "width": (WIDTH,)}
+        payload = checked_payload(payload, where, TextureGenerator, shapes)
+        network = TextureGenerator(**payload["shape"])
+        network.load_state_dict(payload["weights"])
+        source = payload["source"]
+        return cls(
+            network, payload["recipe"], source["pixels"], source["name"], source["sha256"],
+            payload["training"], where,
+        )  # fmt: skip
 
 
 def is_generator_file(source: Any) -> bool:

@@ -25,10 +25,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..core.devices import check_memory
 from ..core.edits import ANCHORS, Edit
 from ..core.errors import ImageError, SizeError
 from .io import ImageLike, LoadedImage, load_image
-from .shifts import grown_copy, stitched_fill, wrapped_fill
+from .seams import wrapped_by_seams
+from .shifts import grown_copy, stitched_fill
+
+# Peak memory of a patch fill per pixel of the hole's bounding box (measured: extend of a
+# 256² image to 384² and 512², 3.8 and 3.5 KiB per canvas pixel above the process's own),
+# plus the canvas's own tensors per pixel; and of a tile's seams per pixel.
+FILL_BYTES = 4096
+CANVAS_BYTES = 64
+TILE_BYTES = 256
 
 # A grey mask counts as hole where it is at least half of white.
 MASK_THRESHOLD = 0.5
@@ -98,7 +107,23 @@ def transparent_pixels(path: str | os.PathLike) -> torch.Tensor | None:
     return torch.from_numpy(alpha < 128)
 
 
-def fill_canvas(image: ImageLike, mask: ImageLike | None = None) -> Canvas:
+def check_fill_memory(
+    width: int, height: int, hole: torch.Tensor | None, force: bool, per_pixel: int = 0
+) -> None:
+    """Refuse (unless ``force``), before the canvas is made, a patch fill whose estimated
+    memory exceeds what is free: ``FILL_BYTES`` per pixel of the hole's bounding box (all
+    of the canvas when ``hole`` is None), or ``per_pixel`` of the canvas (``tile``)."""
+    box = width * height
+    if hole is not None and hole.any():
+        rows, cols = torch.nonzero(hole, as_tuple=True)
+        box = (int(rows.max() - rows.min()) + 1) * (int(cols.max() - cols.min()) + 1)
+    need = FILL_BYTES * box + CANVAS_BYTES * width * height
+    if per_pixel:
+        need = per_pixel * width * height
+    check_memory(need, width, height, torch.device("cpu"), force, "patch fill")
+
+
+def fill_canvas(image: ImageLike, mask: ImageLike | None = None, force: bool = False) -> Canvas:
     """The hole is ``mask``'s white pixels, or without a mask the image's transparent ones."""
     loaded = load_image(image)
     size = (loaded.width, loaded.height)
@@ -111,11 +136,14 @@ def fill_canvas(image: ImageLike, mask: ImageLike | None = None) -> Canvas:
                 f"{loaded.name} has no transparent pixels to fill; give --mask MASK "
                 "(white: synthesise)"
             )
+    check_fill_memory(loaded.width, loaded.height, hole, force)
     canvas = _with_hole(loaded, hole)
     return dataclasses.replace(canvas, start=stitched_fill(canvas.pixels, hole))
 
 
-def extend_canvas(image: ImageLike, size: tuple[int, int], anchor: str = "center") -> Canvas:
+def extend_canvas(
+    image: ImageLike, size: tuple[int, int], anchor: str = "center", force: bool = False
+) -> Canvas:
     """``image`` unchanged at ``anchor`` of a ``size`` (width, height) canvas."""
     loaded = load_image(image)
     width, height = size
@@ -127,6 +155,7 @@ def extend_canvas(image: ImageLike, size: tuple[int, int], anchor: str = "center
         )
     if anchor not in ANCHORS:
         raise ImageError(f"unknown anchor {anchor!r}; choose one of: {', '.join(ANCHORS)}")
+    check_fill_memory(width, height, None, force)
     sides = "" if anchor == "center" else anchor
     top = _offset(height - loaded.height, "n" in sides, "s" in sides)
     left = _offset(width - loaded.width, "w" in sides, "e" in sides)
@@ -156,7 +185,7 @@ def default_band(width: int, height: int) -> int:
     return max(1, min(width, height) // 8)
 
 
-def tile_canvas(image: ImageLike, band: int | None = None) -> Canvas:
+def tile_canvas(image: ImageLike, band: int | None = None, force: bool = False) -> Canvas:
     """A ``band`` px frame along the edges of ``image`` is the hole; the middle is kept."""
     loaded = load_image(image)
     band = default_band(loaded.width, loaded.height) if band is None else band
@@ -166,23 +195,25 @@ def tile_canvas(image: ImageLike, band: int | None = None) -> Canvas:
             f"--band {band} must be at least 1 px and less than half the shorter side "
             f"({side} px here), or nothing of the image is kept"
         )
+    check_fill_memory(loaded.width, loaded.height, None, force, TILE_BYTES)
     inner = (band, band, loaded.width - 2 * band, loaded.height - 2 * band)
     hole = hole_around(inner, (loaded.width, loaded.height))
     canvas = _with_hole(loaded, hole)
-    return dataclasses.replace(canvas, start=wrapped_fill(canvas.pixels, hole))
+    return dataclasses.replace(canvas, start=wrapped_by_seams(loaded.pixels, band))
 
 
-def canvas_for(edit: Edit, size: tuple[int, int] | None = None) -> Canvas:
-    """The canvas of ``edit``; ``size`` is ``extend``'s (width, height)."""
+def canvas_for(edit: Edit, size: tuple[int, int] | None = None, force: bool = False) -> Canvas:
+    """The canvas of ``edit``; ``size`` is ``extend``'s (width, height); ``force`` runs a
+    patch fill whose memory estimate exceeds what is free."""
     if edit.image is None:
         raise ImageError(f"{edit.kind} needs an image to edit")
     if edit.kind == "fill":
-        return fill_canvas(edit.image, edit.mask)
+        return fill_canvas(edit.image, edit.mask, force)
     if edit.kind == "extend":
         if size is None:
             raise SizeError("extend needs --size WxH, the size of the larger canvas")
-        return extend_canvas(edit.image, size, edit.anchor)
-    return tile_canvas(edit.image, edit.band)
+        return extend_canvas(edit.image, size, edit.anchor, force)
+    return tile_canvas(edit.image, edit.band, force)
 
 
 def recorded_hole(edit: dict, size: tuple[int, int]) -> torch.Tensor | None:

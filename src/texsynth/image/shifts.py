@@ -167,17 +167,6 @@ def grown_copy(pixels: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, 
     return pixels, used
 
 
-def wrapped_fill(pixels: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-    """A ``tile`` fill of a frame along the edges: the canvas is rolled by half its size,
-    so that the frame becomes a cross in the middle and the place where opposite edges
-    meet lies inside it; :func:`stitched_fill` fills the cross from the kept corners (the
-    photograph's middle), and the canvas is rolled back. What was filled joins the
-    opposite edges, so the result wraps around."""
-    half = (pixels.shape[1] // 2, pixels.shape[2] // 2)
-    rolled = stitched_fill(pixels.roll(half, (1, 2)), hole.roll(half, (0, 1)))
-    return rolled.roll((-half[0], -half[1]), (1, 2))
-
-
 def _side_strips(hole: torch.Tensor) -> list[torch.Tensor]:
     """The hole's pixels in the top, bottom, left and right strips of its bounding box."""
     rows, cols = torch.nonzero(hole, as_tuple=True)

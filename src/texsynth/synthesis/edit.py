@@ -62,6 +62,8 @@ EDIT_RING = 8
 # nearest ones, and the weight of that term against the Gram term at the start.
 PATCH_DOWNSAMPLING = (4, 8)
 PATCH_WEIGHT = 1.0
+# Sides of a tile that is refined must be multiples of this (the VGG's downsampling).
+TILE_MULTIPLE = 16
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,7 @@ def edit(
         for index, scale in enumerate(plan):
             part = scaled_canvas(canvas, scale)
             objective = _objective(target, recipe, scale, part, bool(sources), canvas.name)
+            objective = _bounds_with(objective, canvas.start)
             x0 = _start(objective, scale, part, x, canvas.start, seed)
             stop = StopRule(recipe.tol, recipe.stop_change * part.hole_fraction)
             _first_step(optimizer, part.hole_fraction)
@@ -193,7 +196,7 @@ def edit_image(
     """The edit ``edit_of`` made to its image (``size``: ``extend``'s canvas); ``options``
     go to :func:`edit` (device, weights, progress, recipe fields …). The sidecar's edit
     section records the edit's fields and the sha256 of its image and mask files."""
-    canvas = canvas_for(edit_of, size)
+    canvas = canvas_for(edit_of, size, bool(options.get("force")))
     record = edit_of.as_dict()
     for role in ("image", "mask"):
         path = record.get(role)
@@ -206,12 +209,24 @@ def edit_image(
         record["placed"] = [int(cols.min()), int(rows.min())]
         record["placed"] += [int(cols.max()) + 1 - record["placed"][0]]
         record["placed"] += [int(rows.max()) + 1 - record["placed"][1]]
-    if edit_of.kind == "tile":  # refinement wraps around too
+    if edit_of.kind == "tile" and edit_of.refine:  # refinement wraps around too
+        _check_tile_refinement(canvas)
         options["tileable"] = True
+    if edit_of.kind == "tile":
         record["band"] = edit_of.band or default_band(canvas.width, canvas.height)
     return edit(
         canvas, recipe, sources=sources, seed=seed, refine=edit_of.refine, record=record, **options
     )
+
+
+def _check_tile_refinement(canvas: Canvas) -> None:
+    """A CNN refinement of a tile wraps around through circular padding, which needs sides
+    that are multiples of the network's downsampling; the patch fill alone needs nothing."""
+    if canvas.width % TILE_MULTIPLE or canvas.height % TILE_MULTIPLE:
+        raise TexsynthError(
+            f"tile --refine needs sides (width x height) that are multiples of {TILE_MULTIPLE} "
+            f"px, not {canvas.width}x{canvas.height}; without --refine any size tiles"
+        )
 
 
 def _objective(
@@ -274,6 +289,18 @@ def _start(
     previous scale's result) in the hole, the kept pixels in place."""
     x = start_image(objective, scale, previous, start, seed)
     return torch.where(part.hole.to(x.device), x, part.pixels.to(x.device))
+
+
+def _bounds_with(objective: ScaleObjective, start: torch.Tensor | None) -> ScaleObjective:
+    """``objective`` whose pixel bounds also hold the canvas's patch fill: it is the image's
+    own pixels (a tile's band may hold colours its kept middle lacks), never clamped away."""
+    if start is None:
+        return objective
+    stats = objective.statistics
+    lower = torch.minimum(stats.pixel_min, start.amin((1, 2)).to(stats.pixel_min))
+    upper = torch.maximum(stats.pixel_max, start.amax((1, 2)).to(stats.pixel_max))
+    widened = dataclasses.replace(stats, pixel_min=lower, pixel_max=upper)
+    return dataclasses.replace(objective, statistics=widened)
 
 
 def _first_step(optimizer: Any, hole_fraction: float) -> None:

@@ -92,9 +92,11 @@ def plan_scales(
     for halvings in range(count - 1, -1, -1):
         w, h = width // 2**halvings, height // 2**halvings
         if tileable and (w % min_size or h % min_size):
+            step = min_size * 2**halvings
             raise SizeError(
-                f"a tileable {w}x{h} texture needs sides that are multiples of {min_size} px "
-                "(the network's downsampling)"
+                f"a tileable texture needs sides (width x height) that are multiples of "
+                f"{step} px (the network's downsampling{', at every scale' * bool(halvings)}), "
+                f"not {width}x{height}"
             )
         budget = iters if halvings == 0 or coarse_iters is None else coarse_iters
         plan.append(Scale(w, h, halvings, budget))

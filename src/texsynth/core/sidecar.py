@@ -1,0 +1,177 @@
+"""A sidecar read back (:func:`load_run`): untrusted input, every section checked first.
+
+:func:`check_sections` refuses, in one line naming the file and the field, a sidecar with
+a section texsynth does not write, a key no section of that name holds, or a value of the
+wrong kind: the recipe and task (by their declarations, elsewhere), and here the inputs,
+the edit, the metamer, the control, and the sections that are only facts (which must be
+mappings). A sidecar that passes can be replayed; one that does not never starts work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .edits import Edit
+from .errors import TexsynthError
+from .options import declared
+from .recipe import Recipe, Task, fields_from, get_preset
+from .stimuli import Control, Metamer
+
+# Every top-level section a texsynth sidecar holds (a synthesis, an edit, a metamer, a
+# control, a generator sample, a batch job).
+SECTIONS = {
+    "texsynth_version", "preset", "recipe", "task", "inputs", "facts", "versions", "edit",
+    "metamer", "control", "generator", "job_id", "job", "manifest_line", "image",
+    "image_sha256",
+}  # fmt: skip
+INPUT_KEYS = {"role", "path", "bytes", "sha256", "pixels"}
+# What an edit's and a metamer's sections record besides their declared fields.
+EDIT_FACTS = {"image_sha256", "mask_sha256", "hole_pixels", "placed"}
+METAMER_FACTS = {
+    "windows", "rings", "sectors", "fovea_radius_px", "window_eccentricity_px",
+    "window_gram_error", "median_window_gram_error", "fovea_max_pixel_error",
+    "periphery_rms_pixel_difference",
+}  # fmt: skip
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def check_sections(data: dict[str, Any], where: Path) -> None:
+    """Refuse a sidecar (``data``, read from ``where``) any of whose sections does not fit."""
+    unknown = sorted(set(data) - SECTIONS)
+    if unknown:
+        raise TexsynthError(f"{where}: unknown section {unknown[0]!r} (not a texsynth sidecar)")
+    for name in ("facts", "versions", "generator", "job"):
+        if name in data and not isinstance(data[name], dict):
+            raise TexsynthError(f"{where}: '{name}' must be a JSON object")
+    if "inputs" in data:
+        _inputs(data["inputs"], where)
+    if "edit" in data:
+        _section(data["edit"], Edit, EDIT_FACTS, f"{where}: edit")
+        _edit_facts(data["edit"], f"{where}: edit")
+    if "metamer" in data:
+        _section(data["metamer"], Metamer, METAMER_FACTS, f"{where}: metamer")
+    if "control" in data:
+        _section(data["control"], Control, set(), f"{where}: control")
+
+
+def _section(section: Any, cls: type, facts: set[str], where: str) -> None:
+    """A section of ``cls``'s declared fields (parsed as the command line's are) and the
+    ``facts`` it may record besides; any other key is refused."""
+    if not isinstance(section, dict):
+        raise TexsynthError(f"{where} must be a JSON object")
+    names = {name for name, _ in declared(cls)}
+    odd = sorted(set(section) - names - facts)
+    if odd:
+        raise TexsynthError(f"{where}: unknown field {odd[0]!r}")
+    fields_from(cls, {k: v for k, v in section.items() if k in names and v is not None}, where)
+    for key in facts & set(section):
+        if not _plain(section[key]):
+            raise TexsynthError(f"{where}: {key} is not a number, text or list of them")
+
+
+def _edit_facts(edit: dict[str, Any], where: str) -> None:
+    for key in ("image_sha256", "mask_sha256"):
+        if key in edit and not (isinstance(edit[key], str) and SHA256.fullmatch(edit[key])):
+            raise TexsynthError(f"{where}: {key} is not 64 hexadecimal digits")
+    placed = edit.get("placed")
+    if placed is not None and not (
+        isinstance(placed, list) and len(placed) == 4
+        and all(type(v) is int and 0 <= v <= 65_536 for v in placed)
+    ):  # fmt: skip
+        raise TexsynthError(f"{where}: placed is not [left, top, width, height] in pixels")
+    hole = edit.get("hole_pixels")
+    if hole is not None and (type(hole) is not int or hole < 0):
+        raise TexsynthError(f"{where}: hole_pixels is not a whole number")
+
+
+def _inputs(inputs: Any, where: Path) -> None:
+    if not isinstance(inputs, list):
+        raise TexsynthError(f"{where}: 'inputs' must be a list")
+    for number, item in enumerate(inputs, 1):
+        told = f"{where}: input {number}"
+        if not isinstance(item, dict):
+            raise TexsynthError(f"{told} is not a JSON object")
+        odd = sorted(set(item) - INPUT_KEYS)
+        if odd:
+            raise TexsynthError(f"{told}: unknown field {odd[0]!r}")
+        if not isinstance(item.get("path", ""), str) or not isinstance(item.get("role", ""), str):
+            raise TexsynthError(f"{told}: path and role must be text")
+        sha = item.get("sha256")
+        if sha is not None and not (isinstance(sha, str) and SHA256.fullmatch(sha)):
+            raise TexsynthError(f"{told}: sha256 is not 64 hexadecimal digits")
+        if "bytes" in item and (type(item["bytes"]) is not int or item["bytes"] < 0):
+            raise TexsynthError(f"{told}: bytes is not a whole number")
+
+
+def _plain(value: Any) -> bool:
+    """A JSON number (finite), text, null, or a list of them."""
+    if isinstance(value, list):
+        return all(_plain(v) and not isinstance(v, list) for v in value)
+    if isinstance(value, float):
+        return math.isfinite(value) or math.isnan(value)  # a window with no error is NaN
+    return value is None or isinstance(value, (int, str))
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    """A sidecar read back: the recipe, and the task it ran (sources, size, seed, guide)."""
+
+    recipe: Recipe
+    task: Task
+    inputs: tuple[dict[str, Any], ...] = ()  # the input files as they were (provenance)
+    edit: dict[str, Any] = dataclasses.field(default_factory=dict)  # an edit's section, if any
+
+
+def load_run(path: str | os.PathLike) -> RecordedRun:
+    """Read a sidecar (or a recipe file: ``{"preset": …, "recipe": {…}}`` or bare fields).
+
+    Recipe fields the file leaves out come from its preset (default: ``default``).
+    """
+    p = Path(path)
+    data = read_record(p)
+    if "parameters" in data and "recipe" not in data:
+        raise TexsynthError(f"{p} is a sidecar of texsynth before recipes; it cannot be replayed")
+    fields = data.get("recipe", {k: v for k, v in data.items() if k not in ("preset", "task")})
+    if not isinstance(fields, dict):
+        raise TexsynthError(f"{p}: 'recipe' must be a JSON object")
+    base = get_preset(str(data.get("preset") or "default"))
+    recipe = dataclasses.replace(base, **fields_from(Recipe, fields, f"{p}: recipe"))
+    task_fields = data.get("task") or {}
+    if isinstance(task_fields, dict):  # an edit from its own image records no sources
+        task_fields = {k: v for k, v in task_fields.items() if v != []}
+    task = Task(**fields_from(Task, task_fields, f"{p}: task")) if task_fields else Task()
+    inputs = data.get("inputs")
+    inputs = [item for item in inputs if isinstance(item, dict)] if isinstance(inputs, list) else []
+    edit = data.get("edit")
+    return RecordedRun(recipe, task, tuple(inputs), edit if isinstance(edit, dict) else {})
+
+
+def read_record(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON object of a sidecar or recipe file, or one line saying why not."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise TexsynthError(f"recipe file not found: {p}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise TexsynthError(f"cannot read recipe file {p}: {exc}") from None
+    if not isinstance(data, dict):
+        raise TexsynthError(f"{p}: a recipe file holds a JSON object")
+    if "recipe" in data or "control" in data:  # a sidecar, not bare recipe fields
+        check_sections(data, p)
+    return data
+
+
+def load_recipe(path: str | os.PathLike) -> Recipe:
+    """The recipe of a sidecar or recipe file (see :func:`load_run`)."""
+    return load_run(path).recipe
+
+
+__all__ = ["RecordedRun", "check_sections", "load_recipe", "load_run", "read_record"]
