@@ -20,8 +20,14 @@ pixel-histogram distance, evaluate's ``color``); ``ps``, the Portilla–Simoncel
 ``lattice`` over all textures with a lattice and over the periodic set; ``copy``; and the
 wall time per synthesis. A picture sheet of a few textures goes to ``--sheet``.
 
+``--dev`` runs on the state-of-the-art development set instead (``../shared/sota-dev``:
+16 sources at 256², 6 of them periodic, read from there), and scores the published 256²
+syntheses of Heitz 2021, Liu 2016, Gonthier 2022 and Yin & Chua 2022 (K = 0, 1) in the
+same run as texsynth's recipes (``--published none`` leaves them out).
+
     .venv/bin/python benchmarks/sota.py [--size 256] [--recipes default,heitz,liu,gonthier]
-        [--only NAME ...] [--no-periodic] [--json FILE] [--sheet FILE.jpg]
+        [--only NAME ...] [--no-periodic] [--dev [--published all] [--reuse RUN.json]]
+        [--json FILE] [--sheet FILE.jpg] [--save DIR]
 """
 
 from __future__ import annotations
@@ -41,6 +47,10 @@ from texsynth.losses.metrics import evaluate, relative_gram_errors
 
 ROOT = Path(__file__).resolve().parents[1]
 PEER = ROOT.parent / "shared" / "peer-textures" / "sources"
+DEV = ROOT.parent / "shared" / "sota-dev"
+DEV_PERIODIC = ("img_2", "img_7", "img_19", "img_26", "img_31", "img_35")  # its README's
+PUBLISHED = ("heitz2021-swd", "liu2016-spectrum", "gonthier2022", "yin-chua2022-k0",
+             "yin-chua2022-k1")  # fmt: skip
 HELD_OUT_LAYERS = ("conv2_1", "conv3_1", "conv4_1")
 SPECTRUM_EVERYWHERE = {"structure": "on", "structure_loss": "spectrum", "structure_scales": "all"}
 RECIPES: dict[str, dict] = {
@@ -48,6 +58,16 @@ RECIPES: dict[str, dict] = {
     "heitz": {"loss": "swd", "structure": "off", "scales": 1},
     "liu": {"loss": "gram", "scales": 1, **SPECTRUM_EVERYWHERE},
     "gonthier": {"loss": "gram", "scales": "auto", **SPECTRUM_EVERYWHERE},
+    # Yin & Chua 2022 with K = 0 (no long-range term): SWD on their 12 VGG-19 layers,
+    # directions redrawn every 50 iterations (their L-BFGS "epoch"), coarse to fine; at
+    # texsynth's budget per scale, not their 20 epochs.
+    "yin-chua-k0": {
+        "loss": "swd",
+        "structure": "off",
+        "redraw_every": 50,
+        "layers": "conv1_1,conv1_2,conv2_1,conv2_2,conv3_1,conv3_2,conv3_3,conv3_4,"
+        "conv4_1,conv4_2,conv5_1,conv5_2",
+    },
     # Not a published method: the default with the pixel-histogram term (issue 24's lever).
     "histogram": {"histogram_weight": 1.0, "histogram_scales": "all"},
     "histogram-light": {"histogram_weight": 0.1, "histogram_scales": "all"},
@@ -92,18 +112,37 @@ def main() -> None:
     parser.add_argument("--no-periodic", action="store_true")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--sheet", type=Path, default=None)
+    parser.add_argument("--dev", action="store_true", help="the sota-dev set, published beside")
+    parser.add_argument("--published", default="all", help="all, none, or names of PUBLISHED")
+    parser.add_argument(
+        "--reuse", type=Path, default=None, help="an earlier --json: its published rows reused"
+    )
+    parser.add_argument("--save", type=Path, default=None, help="write DIR/RECIPE/NAME.png")
     args = parser.parse_args()
-    sources = {
-        p.stem: resize_and_crop(load_image(p).pixels, args.size) for p in sorted(PEER.glob("*.jpg"))
-    }
-    periodic = {} if args.no_periodic else periodic_set(args.size)
-    sources |= periodic
+    sources, periodic = dev_set() if args.dev else peer_set(args.size, args.no_periodic)
     if args.only:
         sources = {k: v for k, v in sources.items() if k in args.only}
     judge = TextureModel.from_weights()
     held_out = TextureModel.from_weights(layers=HELD_OUT_LAYERS)
     rows, images = [], {}
-    for recipe in args.recipes.split(","):
+    published = [] if not args.dev or args.published == "none" else (
+        list(PUBLISHED) if args.published == "all" else args.published.split(","))  # fmt: skip
+    earlier = json.loads(args.reuse.read_text()) if args.reuse else []
+    reused = {(r["recipe"], r["texture"]): r for r in earlier if r["recipe"] in PUBLISHED}
+    for method in published:
+        for name, source in sources.items():
+            image = load_image(DEV / "published" / method / f"{name.replace('img', 'result')}.jpg"
+                               ).pixels  # fmt: skip
+            row = reused.get((method, name))
+            if row is None:
+                row = {"recipe": method, "texture": name, "wall_s": None}
+                row |= scores(source, image, judge, held_out)
+                row["lattice_periodic"] = row["lattice"] if name in periodic else None
+            rows.append(row)
+            images[method, name] = image
+            print(json.dumps(row), flush=True)
+    recipes = [r for r in args.recipes.split(",") if r]
+    for recipe in recipes:
         for name, source in sources.items():
             start = time.perf_counter()
             result = synthesize(source, args.size, **RECIPES[recipe], seed=0)
@@ -112,16 +151,34 @@ def main() -> None:
             row["lattice_periodic"] = row["lattice"] if name in periodic else None
             rows.append(row)
             images[recipe, name] = result.image
+            if args.save:
+                (args.save / recipe).mkdir(parents=True, exist_ok=True)
+                to_pil(result.image).save(args.save / recipe / f"{name}.png")
             print(json.dumps(row), flush=True)
-    print(f"{'recipe':<10}" + "".join(f"{c:>17}" for c in COLUMNS))
-    for recipe in args.recipes.split(","):
+    print(f"{'recipe':<18}" + "".join(f"{c:>17}" for c in COLUMNS))
+    for recipe in [*published, *recipes]:
         mine = [r for r in rows if r["recipe"] == recipe]
         cells = [median(mine, c) for c in COLUMNS]
-        print(f"{recipe:<10}" + "".join(f"{'-' if v is None else f'{v:.4f}':>17}" for v in cells))
+        print(f"{recipe:<18}" + "".join(f"{'-' if v is None else f'{v:.4f}':>17}" for v in cells))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     if args.sheet:
-        write_sheet(args.sheet, sources, images, args.recipes.split(","))
+        write_sheet(args.sheet, sources, images, [*published, *recipes])
+
+
+def peer_set(size: int, no_periodic: bool) -> tuple[dict[str, torch.Tensor], set[str]]:
+    """The 17 peer textures at ``size`` and (unless ``no_periodic``) the periodic set."""
+    sources = {
+        p.stem: resize_and_crop(load_image(p).pixels, size) for p in sorted(PEER.glob("*.jpg"))
+    }
+    periodic = {} if no_periodic else periodic_set(size)
+    return sources | periodic, set(periodic)
+
+
+def dev_set() -> tuple[dict[str, torch.Tensor], set[str]]:
+    """The sota-dev sources as they are (256², each method was given them so), by number."""
+    paths = sorted((DEV / "refs").glob("img_*.jpg"), key=lambda p: int(p.stem.split("_")[1]))
+    return {p.stem: load_image(p).pixels for p in paths}, set(DEV_PERIODIC)
 
 
 def write_sheet(path: Path, sources: dict, images: dict, recipes: list[str]) -> None:
