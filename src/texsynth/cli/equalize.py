@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ def equalize(folder: Path, output: Path, settings: dict[str, Any], overwrite: bo
     histogram), --spectrum (the average amplitude spectrum); --histogram --spectrum
     alternates the two as SHINE does."""
     from ..core.errors import TexsynthError
-    from ..core.files import text_writer, write_files
+    from ..core.files import make_folder, text_writer, write_files
     from ..image.io import image_writer, list_images
     from ..stimuli.equalize import equalize_set, plot
 
@@ -54,7 +53,7 @@ def equalize(folder: Path, output: Path, settings: dict[str, Any], overwrite: bo
         (output / PLOT_NAME, lambda tmp: tmp.write_bytes(plot(result))),
         (output / SIDECAR_NAME, text_writer(json.dumps(result.record(), indent=2) + "\n")),
     ]
-    made = _made_folder(output)
+    made = make_folder(output)
     try:
         write_files(files, overwrite)
     except BaseException:
@@ -78,11 +77,11 @@ def _check_output(folder: Path, output: Path, names: list[str], overwrite: bool)
     """Refuse, before any work, an output folder that is the input folder, that holds
     anything but texsynth's outputs unasked, or that cannot be made or written."""
     from ..core.errors import OutputError
+    from ..core.files import check_output_folder
 
     if output.resolve() == folder.resolve():
         raise OutputError(f"{output} is the input folder; equalised images go to a new folder")
-    if output.exists() and not output.is_dir():
-        raise OutputError(f"{output} exists and is not a folder")
+    check_output_folder(output)
     if output.is_dir() and any(output.iterdir()) and not overwrite:
         raise OutputError(
             f"output folder exists: {output} (pass --overwrite to replace the files texsynth "
@@ -94,20 +93,3 @@ def _check_output(folder: Path, output: Path, names: list[str], overwrite: bool)
     for name in names:
         if (output / name).is_dir():
             raise OutputError(f"cannot write {output / name}: it is a folder")
-    existing = next(p for p in (output, *output.absolute().parents) if p.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputError(f"output directory is not writable: {existing}")
-
-
-def _made_folder(output: Path) -> bool:
-    """Make the output folder; whether it was made now (and so may be removed on failure)."""
-    from ..core.errors import OutputError
-    from ..core.files import reason
-
-    if output.is_dir():
-        return False
-    try:
-        output.mkdir(parents=True)
-    except OSError as exc:
-        raise OutputError(f"cannot make {output}: {reason(exc)}") from None
-    return True

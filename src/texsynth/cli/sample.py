@@ -39,7 +39,7 @@ def sample(
     convolutional: one file serves any --size. The same seed gives the same image."""
     from ..core.devices import resolve_device
     from ..core.errors import SizeError
-    from ..core.files import sidecar_path, text_writer, write_files
+    from ..core.files import make_folder, sidecar_path, text_writer, write_files
     from ..image.io import image_writer
     from ..synthesis.samples import generator_samples
 
@@ -54,7 +54,7 @@ def sample(
     names = (output / f"{generator.stem}_seed{seed + i}.png" for i in range(count))
     for name, made in zip(names, samples, strict=True):  # each written as soon as it is made
         if shape is None:  # the folder is made once the first sample is (a bad one: no folder)
-            _make_folder(output)
+            make_folder(output)
         sidecar = json.dumps(made.record(), indent=2) + "\n"
         write_files(
             [(name, image_writer(made.image, name)), (sidecar_path(name), text_writer(sidecar))],
@@ -77,12 +77,9 @@ def _check_output(output: Path, stem: str, seed: int, count: int, overwrite: boo
     import re
 
     from ..core.errors import OutputError
+    from ..core.files import check_output_folder
 
-    if output.exists() and not output.is_dir():
-        raise OutputError(f"{output} exists and is not a folder")
-    existing = next(p for p in (output, *output.absolute().parents) if p.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputError(f"output directory is not writable: {existing}")
+    check_output_folder(output)
     if not output.is_dir():
         return
     ours = re.compile(re.escape(stem) + r"_seed(\d+)\.(png|json)")
@@ -96,13 +93,3 @@ def _check_output(output: Path, stem: str, seed: int, count: int, overwrite: boo
             raise OutputError(
                 f"output file exists: {output / entry.name} (pass --overwrite to replace it)"
             )
-
-
-def _make_folder(output: Path) -> None:
-    from ..core.errors import OutputError
-    from ..core.files import reason
-
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot make {output}: {reason(exc)}") from None

@@ -92,6 +92,8 @@ def synth(
     --guide, one texture per region of the label map, or, with --mix T, a morph between two
     sources' textures. Every recipe option defaults to the preset's value.
     """
+    from ..core.files import check_not_inputs
+
     check_image_extension(output)
     if snapshot_dir is not None and not snapshot_every:
         raise click.UsageError("--snapshot-dir needs --snapshot-every K (else no snapshot is made)")
@@ -99,8 +101,6 @@ def synth(
         raise click.UsageError("--strict applies to a replay; give --recipe OUT.json or drop it")
     base, task = _replayed(recipe_file, preset, sources, task_fields, strict)
     runs = _series(output, mix if mix is not None else (task.get("mix"),), overwrite)
-    from ..core.files import check_not_inputs
-
     inputs = [*task.get("sources", ()), task.get("guide"), recipe_file]
     check_not_inputs([path for run in runs for path in run[:2]], inputs)
     for run_output, meta_path, value in runs:

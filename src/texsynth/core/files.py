@@ -103,6 +103,28 @@ def check_not_inputs(
                 )
 
 
+def check_output_folder(folder: Path) -> None:
+    """Refuse, before any work, an output folder that is a file or that cannot be made or
+    written (its nearest existing ancestor is not a writable folder)."""
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder} exists and is not a folder")
+    existing = next(p for p in (folder, *folder.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"output directory is not writable: {existing}")
+
+
+def make_folder(folder: Path) -> bool:
+    """Make an output folder (and its parents); whether it was made now, so that a failed
+    run may remove it again."""
+    if folder.is_dir():
+        return False
+    try:
+        folder.mkdir(parents=True)
+    except OSError as exc:
+        raise OutputError(f"cannot make {folder}: {reason(exc)}") from None
+    return True
+
+
 def sidecar_path(image: str | os.PathLike) -> Path:
     """The JSON sidecar beside an image: ``out.png`` → ``out.json``."""
     p = Path(image)

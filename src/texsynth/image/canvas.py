@@ -117,9 +117,10 @@ def check_fill_memory(
     if hole is not None and hole.any():
         rows, cols = torch.nonzero(hole, as_tuple=True)
         box = (int(rows.max() - rows.min()) + 1) * (int(cols.max() - cols.min()) + 1)
-    need = FILL_BYTES * box + CANVAS_BYTES * width * height
     if per_pixel:
         need = per_pixel * width * height
+    else:
+        need = FILL_BYTES * box + CANVAS_BYTES * width * height
     check_memory(need, width, height, torch.device("cpu"), force, "patch fill")
 
 
