@@ -4,11 +4,14 @@ In one run, on the 17 peer textures (``../shared/peer-textures/sources``, read f
 and a periodic set made here (checkerboards, bricks, hexagonal dots of several periods),
 each source resized and centre-cropped to ``--size``:
 
-- ``default``: texsynth's default preset;
+- ``default`` and ``quality``: texsynth's presets of those names;
 - ``heitz``: Heitz et al. 2021, the sliced Wasserstein loss on VGG-19's layers, one scale;
-- ``liu``: Liu, Gousseau & Xia 2016, Gram matrices plus the spectrum constraint, one scale;
-- ``gonthier``: Gonthier, Gousseau & Ladjal 2022, Gram matrices plus the spectrum
-  constraint at every scale of a multi-resolution (coarse-to-fine) scheme;
+- ``liu``: Liu, Gousseau & Xia 2016, Gram matrices plus the spectrum constraint at the
+  papers' weight (beta = 1e5), one scale, 500 iterations without an early stop;
+- ``gonthier``: Gonthier, Gousseau & Ladjal 2022, the same at every scale of a
+  multi-resolution (coarse-to-fine) scheme, 500 iterations per scale; ``liu-calibrated``
+  and ``gonthier-calibrated`` are texsynth's first versions (the term's weight calibrated
+  to the Gram term at the start, texsynth's budget);
 - ``histogram``, ``histogram-light``: the default with the pixel-histogram term
   (``histogram_weight`` 1 and 0.1) at every scale; ``histogram-fine``: 0.1 at full size
   only; ``structure-all``: the shifted Gram term at every scale, and
@@ -20,13 +23,14 @@ pixel-histogram distance, evaluate's ``color``); ``ps``, the Portilla–Simoncel
 ``lattice`` over all textures with a lattice and over the periodic set; ``copy``; and the
 wall time per synthesis. A picture sheet of a few textures goes to ``--sheet``.
 
-``--dev`` runs on the state-of-the-art development set instead (``../shared/sota-dev``:
+``--extra NAME=JSON`` adds a probe recipe (recipe fields as JSON). ``--dev`` runs on the
+state-of-the-art development set instead (``../shared/sota-dev``:
 16 sources at 256², 6 of them periodic, read from there), and scores the published 256²
 syntheses of Heitz 2021, Liu 2016, Gonthier 2022 and Yin & Chua 2022 (K = 0, 1) in the
 same run as texsynth's recipes (``--published none`` leaves them out).
 
     .venv/bin/python benchmarks/sota.py [--size 256] [--recipes default,heitz,liu,gonthier]
-        [--only NAME ...] [--no-periodic] [--dev [--published all] [--reuse RUN.json]]
+        [--only NAME ...] [--no-periodic] [--dev [--published all]] [--reuse RUN.json ...]
         [--json FILE] [--sheet FILE.jpg] [--save DIR]
 """
 
@@ -53,11 +57,25 @@ PUBLISHED = ("heitz2021-swd", "liu2016-spectrum", "gonthier2022", "yin-chua2022-
              "yin-chua2022-k1")  # fmt: skip
 HELD_OUT_LAYERS = ("conv2_1", "conv3_1", "conv4_1")
 SPECTRUM_EVERYWHERE = {"structure": "on", "structure_loss": "spectrum", "structure_scales": "all"}
+# Liu's and Gonthier's own weighting: their loss is 1e9/L · (texsynth's Gram loss) +
+# beta·255² · (texsynth's spectrum loss), pixels 0-255 in theirs, 0-1 here, so in the units
+# of texsynth's Gram loss the spectrum's coefficient is beta·255²·L/1e9 = 32.5 for beta = 1e5
+# and L = 5 layers (docs/sota.md derives it).
+PAPERS_SPECTRUM = {**SPECTRUM_EVERYWHERE, "structure_weighting": "fixed", "structure_weight": 32.5}
+# The papers ran L-BFGS to its budget (no early stop); 500 iterations per scale here, where
+# Gonthier allows up to 2,000 (the 2 CPU cores' budget, docs/sota.md).
+PAPERS_BUDGET = {"stop_change": 0.0, "iters": 500, "coarse_iters": 500, "iters_side": None}
 RECIPES: dict[str, dict] = {
     "default": {},
+    "quality": {"recipe": "quality"},
     "heitz": {"loss": "swd", "structure": "off", "scales": 1},
-    "liu": {"loss": "gram", "scales": 1, **SPECTRUM_EVERYWHERE},
-    "gonthier": {"loss": "gram", "scales": "auto", **SPECTRUM_EVERYWHERE},
+    # texsynth's first versions: the spectrum term calibrated (weight 1 at the start).
+    "liu-calibrated": {"loss": "gram", "scales": 1, **SPECTRUM_EVERYWHERE},
+    "gonthier-calibrated": {"loss": "gram", "scales": "auto", **SPECTRUM_EVERYWHERE},
+    # The papers' settings: Gram on relu1_1, pool1-4 plus the spectrum penalty at beta = 1e5;
+    # Liu at one scale, Gonthier at every scale of the pyramid (H/4, H/2, H).
+    "liu": {"loss": "gram", "scales": 1, **PAPERS_SPECTRUM, **PAPERS_BUDGET},
+    "gonthier": {"loss": "gram", "scales": "auto", **PAPERS_SPECTRUM, **PAPERS_BUDGET},
     # Yin & Chua 2022 with K = 0 (no long-range term): SWD on their 12 VGG-19 layers,
     # directions redrawn every 50 iterations (their L-BFGS "epoch"), coarse to fine; at
     # texsynth's budget per scale, not their 20 epochs.
@@ -115,10 +133,19 @@ def main() -> None:
     parser.add_argument("--dev", action="store_true", help="the sota-dev set, published beside")
     parser.add_argument("--published", default="all", help="all, none, or names of PUBLISHED")
     parser.add_argument(
-        "--reuse", type=Path, default=None, help="an earlier --json: its published rows reused"
-    )
+        "--reuse", type=Path, action="append", default=[],
+        help="an earlier --json (repeatable): its published rows reused, and its recipes' rows "
+        "where --save holds their images (so runs split over textures merge into one table)",
+    )  # fmt: skip
     parser.add_argument("--save", type=Path, default=None, help="write DIR/RECIPE/NAME.png")
+    parser.add_argument(
+        "--extra", action="append", default=[], metavar="NAME=JSON",
+        help='a probe recipe beside RECIPES, e.g. spec10=\'{"structure_weight": 10}\'',
+    )  # fmt: skip
     args = parser.parse_args()
+    for extra in args.extra:
+        name, _, fields = extra.partition("=")
+        RECIPES[name] = json.loads(fields)
     sources, periodic = dev_set() if args.dev else peer_set(args.size, args.no_periodic)
     if args.only:
         sources = {k: v for k, v in sources.items() if k in args.only}
@@ -127,8 +154,8 @@ def main() -> None:
     rows, images = [], {}
     published = [] if not args.dev or args.published == "none" else (
         list(PUBLISHED) if args.published == "all" else args.published.split(","))  # fmt: skip
-    earlier = json.loads(args.reuse.read_text()) if args.reuse else []
-    reused = {(r["recipe"], r["texture"]): r for r in earlier if r["recipe"] in PUBLISHED}
+    earlier = [row for path in args.reuse for row in json.loads(path.read_text())]
+    reused = {(r["recipe"], r["texture"]): r for r in earlier}
     for method in published:
         for name, source in sources.items():
             image = load_image(DEV / "published" / method / f"{name.replace('img', 'result')}.jpg"
@@ -144,6 +171,11 @@ def main() -> None:
     recipes = [r for r in args.recipes.split(",") if r]
     for recipe in recipes:
         for name, source in sources.items():
+            saved = args.save / recipe / f"{name}.png" if args.save else None
+            if (recipe, name) in reused and saved is not None and saved.exists():
+                rows.append(reused[recipe, name])
+                images[recipe, name] = load_image(saved).pixels
+                continue
             start = time.perf_counter()
             result = synthesize(source, args.size, **RECIPES[recipe], seed=0)
             row = {"recipe": recipe, "texture": name, "wall_s": time.perf_counter() - start}
@@ -151,9 +183,9 @@ def main() -> None:
             row["lattice_periodic"] = row["lattice"] if name in periodic else None
             rows.append(row)
             images[recipe, name] = result.image
-            if args.save:
-                (args.save / recipe).mkdir(parents=True, exist_ok=True)
-                to_pil(result.image).save(args.save / recipe / f"{name}.png")
+            if saved is not None:
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                to_pil(result.image).save(saved)
             print(json.dumps(row), flush=True)
     print(f"{'recipe':<18}" + "".join(f"{c:>17}" for c in COLUMNS))
     for recipe in [*published, *recipes]:

@@ -30,6 +30,42 @@ def test_presets_are_recipes_and_differ_only_where_they_mean_to():
     assert PRESETS["draft"] == make_recipe("default", iters=100, coarse_iters=40)
 
 
+def test_quality_adds_the_papers_spectrum_swd_and_histograms_to_the_default():
+    quality = PRESETS["quality"]
+    assert quality == make_recipe(
+        "default", loss="gram+swd", structure="on", structure_loss="spectrum",
+        structure_scales="all", structure_weighting="fixed", structure_weight=32.5,
+        histogram_weight=0.1,
+    )  # fmt: skip
+
+
+def test_quality_brings_the_spectrum_and_histogram_closer(small_color, model):
+    from texsynth.losses.metrics import color_distance, spectrum_distance
+
+    source = small_color
+    runs = {
+        name: synthesize(source, 64, name, model=model, iters=30, coarse_iters=15, seed=1)
+        for name in ("default", "quality")
+    }
+    spectra = {k: spectrum_distance(source, r.image) for k, r in runs.items()}
+    colors = {k: color_distance(source, r.image) for k, r in runs.items()}
+    assert spectra["quality"] < spectra["default"]
+    assert colors["quality"] < colors["default"]
+    assert runs["quality"].preset == "quality"
+
+
+def test_quality_with_two_sources_or_a_guide_ends_in_one_line(run_cli, color_png, tmp_path):
+    out = tmp_path / "o.png"
+    for extra in ([color_png], ["--guide", color_png, color_png]):
+        result = run_cli(
+            "synth", color_png, *extra, "-o", out, "--size", "32", "--iters", "1",
+            "--preset", "quality", "-q",
+        )  # fmt: skip
+        assert result.code != 0 and not out.exists()
+        lines = result.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("texsynth: error:"), result.err
+
+
 def test_explicit_fields_win_over_the_preset(small_color, model):
     paper = synthesize(small_color, 32, "paper", model=model, iters=3)
     assert (paper.recipe.tol, len(paper.scales), paper.preset) == (0.0, 1, "paper")

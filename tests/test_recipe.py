@@ -27,6 +27,7 @@ EVERY_FIELD = {
     "structure": "on",
     "structure_loss": "spectrum",
     "structure_weight": 2,
+    "structure_weighting": "fixed",
     "histogram_weight": 0.5,
     "histogram_scales": "all",
     "structure_scales": "all",
@@ -82,8 +83,8 @@ def test_help_lists_every_recipe_field_with_every_presets_value(run_cli, command
     text = " ".join(result.out.split())
     for name, spec in declared(Recipe):
         assert flag_of(name, spec) in text, name
-    assert "presets: default 300, paper 500, draft 100" in text
-    assert "[default|paper|draft]" in text
+    assert "presets: default 300, paper 500, draft 100, quality 300" in text
+    assert "[default|paper|draft|quality]" in text
 
 
 def test_a_manifest_with_every_recipe_field_reaches_the_synthesis(tmp_path, monkeypatch):

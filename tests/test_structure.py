@@ -44,7 +44,8 @@ def test_spectrum_projection_keeps_the_targets_modulus_and_is_a_projection():
 def test_spectrum_target_keeps_the_lattice_at_any_output_size():
     source = hex_dots(96, 96)
     same = spectrum_target(source, 96, 96)
-    assert torch.allclose(same.mean(dim=(1, 2)), source.mean(dim=(1, 2)), atol=1e-5)
+    # The mean is the source's but for its outer 2 px (replaced by their inner neighbours).
+    assert torch.allclose(same.mean(dim=(1, 2)), source.mean(dim=(1, 2)), atol=0.01)
     # Larger or smaller outputs keep the lattice: even noise given the target's spectrum
     # (random phases) has the source's lattice.
     for width, height in ((240, 200), (160, 128), (64, 80)):
@@ -65,6 +66,44 @@ def test_periodic_component_removes_the_border_jump_with_a_smooth_image():
     smooth = texture - periodic_component(texture)
     inner = smooth[:, 8:-8, 8:-8]
     assert inner.diff(dim=-1).abs().max() < 0.05 and inner.diff(dim=-2).abs().max() < 0.05
+
+
+def test_spectrum_target_ignores_a_line_along_the_sources_edge():
+    # A white last row (as on some JPEG sources) must not become a ramp over the target: the
+    # periodic component of the whole image would carry the jump into its smooth part.
+    source = checkerboard(128, 128, period=16).double() * 0.3 + 0.2
+    lined = source.clone()
+    lined[:, -1, :] = 1.0
+    clean, target = spectrum_target(source, 192, 160), spectrum_target(lined, 192, 160)
+    assert (target - clean).abs().max() < 1e-4
+    whole = periodic_component(lined) - lined
+    assert whole[:, 16:-16, 16:-16].abs().max() > 0.05  # what the border crop avoids
+
+
+class _Pick(torch.nn.Module):
+    """A loss that returns one entry of the features (for CalibratedSum's arithmetic)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key, self.layers = key, [key]
+
+    def forward(self, features):
+        return features[self.key]
+
+
+def test_spectrum_target_at_the_sources_size_is_the_source():
+    source = torch.rand(3, 40, 48, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(spectrum_target(source, 48, 40), source)
+    loss = SpectrumLoss(spectrum_target(source, 48, 40))
+    assert float(loss({IMAGE: source[None]})) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_fixed_structure_weight_is_a_plain_coefficient():
+    features = {"a": torch.tensor([2.0]), "b": torch.tensor([0.5])}
+    calibrated = CalibratedSum(_Pick("a"), _Pick("b"), 3.0, {})
+    assert float(calibrated(features)) == pytest.approx(2.0 + 3.0 * 2.0)  # c = 2 / 0.5
+    fixed = CalibratedSum(_Pick("a"), _Pick("b"), 3.0, None)
+    assert float(fixed(features)) == pytest.approx(2.0 + 3.0 * 0.5)
 
 
 def test_shifted_gram_is_the_gram_at_no_shift_and_differentiable():
@@ -135,9 +174,11 @@ def plain_bricks(model) -> tuple[torch.Tensor, float]:
 
 
 # The feature autocorrelation keeps less (0.50 here, 0.35 on the peer lattices), which is
-# why the default does not use it (README, benchmarks/structure.py).
+# why the default does not use it (README, benchmarks/structure.py). The spectrum term
+# imposes the source's own spectrum at its size, border cross and all (0.57 against 0.37
+# here; its periodic component kept 0.6, but missed the P–S statistics, docs/sota.md).
 @pytest.mark.parametrize(
-    "term, least, gain", [("spectrum", 0.55, 0.2), ("shifted-gram", 0.55, 0.2),
+    "term, least, gain", [("spectrum", 0.55, 0.15), ("shifted-gram", 0.55, 0.2),
                           ("autocorrelation", 0.0, 0.05)],
 )  # fmt: skip
 def test_a_structure_term_keeps_a_lattice_that_the_gram_loss_loses(

@@ -40,6 +40,8 @@ STRUCTURE_MODES: tuple[str, ...] = ("auto", "on", "off")
 STRUCTURE_SCALES: tuple[str, ...] = ("all", "coarse")
 # Scales that carry the pixel-histogram term: the full size only, or every scale.
 HISTOGRAM_SCALES: tuple[str, ...] = ("fine", "all")
+# How a structure weight is read: its share of the loss at the start, or a coefficient.
+STRUCTURE_WEIGHTINGS: tuple[str, ...] = ("calibrated", "fixed")
 # The optimiser's start: white noise, or a trained generator's sample.
 STARTS: tuple[str, ...] = ("noise", "generator")
 # Where batch jobs run: this process or a process pool, a Dask cluster, a local Dask cluster.

@@ -308,7 +308,8 @@ class CalibratedSum(Loss):
     that the structure term then equals the texture term: one ``weight`` then means the same
     for every texture, where a fixed coefficient is a sharp knob (the terms' scales differ
     by orders of magnitude between textures). ``calibration`` is shared by the scales of a
-    run, so c is measured once, on the white-noise start.
+    run, so c is measured once, on the white-noise start. ``calibration=None`` fixes c = 1:
+    ``weight`` is then a plain coefficient (the papers' fixed weights).
     """
 
     def __init__(
@@ -316,7 +317,7 @@ class CalibratedSum(Loss):
         texture: Loss,
         structure: Loss,
         weight: float,
-        calibration: dict[str, float],
+        calibration: dict[str, float] | None,
         key: str = "ratio",
     ) -> None:
         super().__init__()
@@ -326,6 +327,8 @@ class CalibratedSum(Loss):
 
     def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
         texture, structure = self.texture(features), self.structure(features)
+        if self.calibration is None:
+            return texture + self.weight * structure
         if self.key not in self.calibration:
             ratio = texture.detach().sum() / structure.detach().sum().clamp_min(1e-30)
             self.calibration[self.key] = float(ratio)

@@ -499,7 +499,9 @@ def build_objective(
     loss = LOSSES[recipe.loss](context)
     if _structure_at(recipe, target, scale):
         structure = STRUCTURES[recipe.structure_loss](context)
-        loss = CalibratedSum(loss, structure, recipe.structure_weight, target.calibration)
+        fixed = recipe.structure_weighting == "fixed"
+        calibration = None if fixed else target.calibration
+        loss = CalibratedSum(loss, structure, recipe.structure_weight, calibration)
     if recipe.histogram_weight > 0 and (recipe.histogram_scales == "all" or not scale.halvings):
         histogram = pixel_histogram(context)
         loss = CalibratedSum(
