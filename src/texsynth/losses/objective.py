@@ -74,7 +74,9 @@ class ObjectiveTarget:
                 f"a morph (--mix) cannot interpolate the {loss} term: it matches one source"
             )
         if self.image is None:
-            raise TexsynthError(f"the {loss} loss needs a single source image, not statistics")
+            raise TexsynthError(
+                f"the {loss} loss needs a single source image, not several sources or statistics"
+            )
         return self.image
 
     def unguided(self, loss: str) -> None:
