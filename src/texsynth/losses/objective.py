@@ -257,7 +257,8 @@ def feature_autocorrelation(target: ObjectiveTarget) -> Loss:
     return FeatureAutocorrelationLoss(targets, model.layer_weights)
 
 
-# Pixels left out along each edge of a source before its spectrum is taken.
+# Pixels along each edge of a source replaced by their inner neighbours before its
+# spectrum is tiled (spectrum_target).
 SPECTRUM_BORDER = 2
 
 
