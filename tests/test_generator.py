@@ -179,3 +179,15 @@ def test_a_batch_takes_a_generator_and_the_report_shows_it(trained: Path, tmp_pa
     assert summary.ok and len(summary.done) == 2, summary.failed
     report = write_report(tmp_path / "out")
     assert report.counts == {"done": 2}
+
+
+def test_training_progress_ignores_the_clock_until_it_is_a_step_ahead() -> None:
+    """The learning rate follows the steps while they end the training well inside its
+    minutes, so that one seed trains one generator (the pinned ``sample`` case trains it
+    twice); once the clock is ahead by whole steps, the clock decides."""
+    from texsynth.synthesis.train import _progress
+
+    assert _progress(0, 6, 0.5, 600.0) == 0.0
+    assert _progress(3, 6, 200.0, 600.0) == 0.5
+    assert _progress(1, 6, 400.0, 600.0) == 4 / 6
+    assert _progress(6, 6, 10.0, 600.0) == 1.0

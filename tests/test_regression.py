@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from texsynth.features.network import fast_bfloat16
 
-from regression_cases import CASES, DATA, machine, run_case
+from regression_cases import CASES, DATA, check_stored, run_case
 
 INDEX = json.loads((DATA / "index.json").read_text())
-# Mean |Δpixel| between two CPUs was 2.5e-4 for the paper case; two fewer iterations move
-# it by 0.04, another seed by 0.28, taking tileable coarse statistics with zero padding 0.027.
-CROSS_MACHINE_MEAN = 5e-3
 
 
 def synthesize(source, size, recipe, **options):
@@ -39,27 +35,4 @@ def test_synthesis_gives_the_stored_image(name, vgg_weights):
     if stored[0]["precision"] == "bfloat16" and not fast_bfloat16("cpu"):
         pytest.skip("stored with native bfloat16, which this CPU lacks")
     result = run_case(name, synthesize)
-    image = result.image.numpy()
-    arrays = [np.load(DATA / entry["file"]) for entry in stored]
-    if any(np.array_equal(image, expected) for expected in arrays):
-        return
-    here = machine()
-    mine = any(entry["machine"] == here for entry in stored)
-    advice = (
-        ""
-        if mine
-        else (
-            f"; nothing is stored for this machine ({here}): store its images from the code "
-            f"before your change with `python tests/regression_cases.py {name}`"
-        )
-    )
-    # Against this machine's own images where it has some (two CPUs' bfloat16 kernels
-    # can differ by more than a run's wobble: tileable, 0.014 between Intel/AMX and AMD);
-    # else against the nearest stored image.
-    pairs = [
-        (e, a) for e, a in zip(stored, arrays, strict=True) if not mine or e["machine"] == here
-    ]
-    offs = [(float(np.abs(image - expected).mean()), entry) for entry, expected in pairs]
-    off, entry = min(offs, key=lambda item: item[0])
-    assert off < CROSS_MACHINE_MEAN, f"{off:.4f} from {entry['machine']}{advice}"
-    np.testing.assert_allclose(result.final_loss, entry["loss_history"][-1], rtol=0.02)
+    check_stored(name, result.image.numpy(), result.final_loss, DATA, "regression_cases.py")

@@ -13,6 +13,7 @@ generator's own output wraps around. Training stops at ``steps`` or after ``minu
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -161,7 +162,7 @@ def _loop(
 
     try:
         while state.step < settings.steps and time.perf_counter() - began < budget:
-            done = max(state.step / settings.steps, (time.perf_counter() - began) / budget)
+            done = _progress(state.step, settings.steps, time.perf_counter() - began, budget)
             for group in adam.param_groups:
                 group["lr"] = settings.learning_rate * 0.1**done
             loss = _step(network, objective, settings, state.step)
@@ -200,3 +201,11 @@ def _spread(batch: torch.Tensor) -> torch.Tensor:
     """Mean absolute pixel difference over the batch's pairs."""
     flat = batch.flatten(1)
     return torch.cdist(flat, flat, p=1).sum() / (flat.shape[1] * len(flat) * (len(flat) - 1))
+
+
+def _progress(step: int, steps: int, elapsed: float, budget: float) -> float:
+    """How far training is, 0 to 1, by steps or by the clock, whichever is further. The
+    clock counts in whole steps' worth of the budget: an exact time fraction moved every
+    step's learning rate with the machine's load (the first step's too), so that the same
+    seed trained a different generator each time even when the steps ended it."""
+    return max(step, math.floor(elapsed / budget * steps)) / steps
