@@ -58,8 +58,8 @@ def _edit(kind: str, refine: int, **fields) -> Callable[[Path], Outcome]:
         size = fields.pop("size", None)
         edit = Edit(kind, image, refine=refine, **fields)
         result = edit_image(edit, "default", size=size, seed=3)
-        history = result.scales[-1].loss_history if result.scales else []
-        return Outcome(result.image, history, result.model.precision)
+        precision = result.model.precision if result.model else "none"
+        return Outcome(result.image, result.loss_history, precision)
 
     return run
 

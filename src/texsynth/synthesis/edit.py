@@ -146,17 +146,24 @@ def edit(
     """Synthesise the hole of ``canvas`` and keep every other pixel exactly.
 
     The hole starts as the canvas's patch fill (or white noise where it has none);
-    ``refine`` iterations of the texture loss then move it, at full size. The texture is
-    the kept part's, or that of ``sources`` when given. ``record`` is what the sidecar says
-    of the edit (kind, image, mask, anchor …). Recipe fields may be overridden by keyword as
-    in ``synthesize``; the structure terms and the tiled Gram loss do not apply to edits
-    (the loss is :class:`GuidedGramLoss` over the hole).
+    ``refine`` iterations of the texture loss then move it, at full size (without
+    ``refine`` and ``sources`` the patch fill is the result, made without the network). The
+    texture is the kept part's, or that of ``sources`` when given. ``record`` is what the
+    sidecar says of the edit (kind, image, mask, anchor …). Recipe fields may be overridden
+    by keyword as in ``synthesize``; the structure terms and the tiled Gram loss do not
+    apply to edits (the loss is :class:`GuidedGramLoss` over the hole).
     """
     base = preset_name(recipe) if isinstance(recipe, Recipe) else recipe
     recipe = make_recipe(recipe, **overrides)
     if not canvas.known.any() and not sources:
         raise TexsynthError("the mask covers the whole image; give --source images of the texture")
     size = (canvas.width, canvas.height)
+    preset = base if base in PRESETS else None
+    if canvas.start is not None and not refine and not sources:
+        # The patch fill is the result: no network, no weights (nothing would move it).
+        image = canvas.composite(canvas.start.float().clamp(0, 1))
+        return SynthesisResult(image, recipe, Task((), size, seed, None), [], None, preset,
+                               (), record or {})  # fmt: skip
     given = list(sources) or [canvas.kept_image()]
     target = prepare_target(given, size, recipe, None, device, weights, verify_weights, None, force)
     plan = plan_for(target, recipe)
@@ -179,7 +186,6 @@ def edit(
     recorded = target.recorded_sources if sources else ()
     task = Task(recorded, size, seed, None)
     facts = target.facts(objective.loss, recipe.optimizer)
-    preset = base if base in PRESETS else None
     inputs = target.inputs if sources else ()
     return SynthesisResult(image, recipe, task, records, facts, preset, inputs, record or {})
 

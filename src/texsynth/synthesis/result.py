@@ -69,14 +69,16 @@ class SynthesisResult:
     """A synthesised texture, its recipe, its task, and what happened at each scale.
 
     Loss, iterations and stop reason are the full-size scale's (``scales[-1]``);
-    ``wall_time`` is the time in the optimiser over all scales.
+    ``wall_time`` is the time in the optimiser over all scales. An edit made by its patch
+    fill alone ran no network and no optimiser: no ``scales``, ``model`` None, its loss
+    None and its iterations 0.
     """
 
     image: torch.Tensor  # (C, H, W) in [0, 1]
     recipe: Recipe
     task: Task  # sources as recorded (paths made absolute), the output size, seed, guide
     scales: list[ScaleRecord]
-    model: ModelFacts
+    model: ModelFacts | None
     preset: str | None = None  # the preset the recipe came from, if any
     inputs: tuple[dict[str, Any], ...] = ()  # each input file's path, bytes, sha256, pixels
     edit: dict[str, Any] = field(default_factory=dict)  # an edit's kind, image, mask, … (none: {})
@@ -84,27 +86,27 @@ class SynthesisResult:
 
     @property
     def loss_history(self) -> list[float]:
-        return self.scales[-1].loss_history
+        return self.scales[-1].loss_history if self.scales else []
 
     @property
     def iterations(self) -> int:
-        return self.scales[-1].iterations
+        return self.scales[-1].iterations if self.scales else 0
 
     @property
     def evaluations(self) -> int:
-        return self.scales[-1].evaluations
+        return self.scales[-1].evaluations if self.scales else 0
 
     @property
     def stop_reason(self) -> str:
-        return self.scales[-1].stop_reason
+        return self.scales[-1].stop_reason if self.scales else "no optimisation"
 
     @property
-    def initial_loss(self) -> float:
-        return self.scales[-1].initial_loss
+    def initial_loss(self) -> float | None:
+        return self.scales[-1].initial_loss if self.scales else None
 
     @property
-    def final_loss(self) -> float:
-        return self.scales[-1].final_loss
+    def final_loss(self) -> float | None:
+        return self.scales[-1].final_loss if self.scales else None
 
     @property
     def wall_time(self) -> float:
@@ -131,7 +133,6 @@ class SynthesisResult:
 
     def record(self) -> dict[str, Any]:
         """The sidecar: the recipe and task (enough to replay it), then the facts."""
-        m = self.model
         return {
             "texsynth_version": __version__,
             "preset": self.preset,
@@ -140,16 +141,8 @@ class SynthesisResult:
             **({"edit": dict(self.edit)} if self.edit else {}),
             **({"metamer": dict(self.metamer)} if self.metamer else {}),
             "inputs": [dict(item) for item in self.inputs],
-            "facts": {
-                "layers": list(m.layers),
-                "layer_weights": list(m.layer_weights),
-                "precision": m.precision,
-                "padding": m.padding,
-                "model_parameters": m.parameters,
-                "weights": m.weights,
-                "loss": m.loss,
-                "optimizer": m.optimizer,
-                "device": m.device,
+            "facts": self._model_facts()
+            | {
                 "grayscale": self.image.shape[0] == 1,
                 "scales": [s.record() for s in self.scales],
                 "iterations": self.iterations,
@@ -161,4 +154,20 @@ class SynthesisResult:
                 "wall_time_s": self.wall_time,
             },
             "versions": {"python": platform.python_version(), "torch": torch.__version__},
+        }
+
+    def _model_facts(self) -> dict[str, Any]:
+        m = self.model
+        if m is None:  # a patch fill: no network ran
+            return {}
+        return {
+            "layers": list(m.layers),
+            "layer_weights": list(m.layer_weights),
+            "precision": m.precision,
+            "padding": m.padding,
+            "model_parameters": m.parameters,
+            "weights": m.weights,
+            "loss": m.loss,
+            "optimizer": m.optimizer,
+            "device": m.device,
         }
