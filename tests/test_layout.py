@@ -115,17 +115,19 @@ def test_the_checks_catch_what_they_look_for():
     assert upward_imports(loop) == []  # one stage: only the circle check sees this
 
 
-def test_old_module_paths_still_import_as_the_same_modules():
-    import importlib
+def test_a_stage_module_imports_only_what_it_needs():
+    """The stage packages re-export nothing (issue 37): importing the coarse-to-fine plan
+    does not load the driver, the losses or the networks, and the old top-level paths,
+    removed, are not found."""
+    import subprocess
+    import sys
 
-    from texsynth import MOVED
-
-    for old, new in MOVED.items():
-        assert importlib.import_module(old) is importlib.import_module(new), old
-    from texsynth.losses import GramLoss
-    from texsynth.statistics import TextureStatistics
-    from texsynth.synthesis import synthesize
-
-    assert synthesize.__module__ == "texsynth.synthesis.run"
-    assert GramLoss.__module__ == "texsynth.losses.terms"
-    assert TextureStatistics.__module__ == "texsynth.statistics.gram"
+    code = (
+        "import sys, importlib, texsynth.synthesis.scales\n"
+        "heavy = ['texsynth.synthesis.run', 'texsynth.losses.terms', 'texsynth.features.network']\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+        "try:\n    importlib.import_module('texsynth.image_io')\n"
+        "except ModuleNotFoundError:\n    print('gone')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "gone"]

@@ -12,16 +12,11 @@ stage or the stages before it (tests/test_layout.py).
 
 The public names below are imported on first use (PEP 562), so that the torch-free parts
 (recipes, options, registries, the command line's help) start without loading torch.
-Modules that lived at the top level before the stages keep their old import paths
-(``texsynth.image_io`` is ``texsynth.image.io``).
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.util
-import sys
 from typing import Any
 
 __version__ = "0.1.0"
@@ -77,53 +72,6 @@ _PUBLIC: dict[str, str] = {
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]
-
-
-# Old module path → where the module lives now. The same module object answers to both.
-MOVED: dict[str, str] = {
-    f"{__name__}.{old}": f"{__name__}.{new}"
-    for old, new in {
-        "errors": "core.errors",
-        "options": "core.options",
-        "registry": "core.registry",
-        "recipe": "core.recipe",
-        "devices": "core.devices",
-        "files": "core.files",
-        "provenance": "core.provenance",
-        "job_index": "core.job_index",
-        "image_io": "image.io",
-        "color": "image.color",
-        "patterns": "image.patterns",
-        "lattice": "image.lattice",
-        "network": "features.network",
-        "efficientnet": "features.efficientnet",
-        "weights": "features.weights",
-        "texture_model": "statistics.model",
-        "networks": "statistics.networks",
-        "objective": "losses.objective",
-        "metrics": "losses.metrics",
-        "scales": "synthesis.scales",
-        "result": "synthesis.result",
-    }.items()
-}
-
-
-class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Imports an old module path as the module at its new place."""
-
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
-        if fullname not in MOVED:
-            return None
-        return importlib.util.spec_from_loader(fullname, self)
-
-    def create_module(self, spec: Any) -> Any:
-        return importlib.import_module(MOVED[spec.name])
-
-    def exec_module(self, module: Any) -> None:
-        pass  # already executed at its new place
-
-
-sys.meta_path.append(_MovedModules())
 
 
 def __getattr__(name: str) -> Any:
