@@ -7,7 +7,8 @@ from texsynth.core.errors import TexsynthError
 from texsynth.features.network import MultiScaleNet, fast_bfloat16
 from texsynth.losses.objective import gram_loss
 from texsynth.statistics.model import TextureModel
-from texsynth.synthesis.run import resolve_precision, synthesize
+from texsynth.synthesis.run import synthesize
+from texsynth.synthesis.target import resolve_precision
 
 SMALL = ["conv1_1", "pool1", "pool2"]
 

@@ -22,7 +22,8 @@ from ..core.job_index import INDEX, INDEX_COLUMNS, cell, is_texsynth_index
 from ..core.provenance import file_sha256
 from ..statistics.gram import StatisticsCache
 from ..statistics.model import TextureModel
-from ..synthesis.run import synthesize, warm_statistics
+from ..synthesis.run import synthesize
+from ..synthesis.target import warm_statistics
 from .manifest import Job
 
 

@@ -206,7 +206,9 @@ class TorchLBFGS:
     gradient pointing outwards — and backtracks along the projected path
     ``clamp(x + t·d)`` from t = 1 until the Armijo condition holds. Usually the first
     trial is accepted: one evaluation per iteration. The very first step has no curvature
-    yet and is scaled to move pixels by ``first_step`` on average.
+    yet and is scaled to move pixels by ``first_step`` on average; an objective whose
+    ``moving_share`` says that only part of the pixels can move (an edit's hole) scales it
+    by that share, since the mean runs over every pixel.
 
     Args:
         history: number of correction pairs kept (SciPy's ``maxcor``; 20 as the paper).
@@ -236,6 +238,7 @@ class TorchLBFGS:
             evaluations += 1
             return value_and_grad(objective, x)
 
+        first_step = self.first_step * getattr(objective, "moving_share", 1.0)
         x = torch.maximum(torch.minimum(x0.detach().clone(), upper), lower)
         value, grad = evaluate(x)
         history = [value]
@@ -244,13 +247,13 @@ class TorchLBFGS:
         check = stop.watch(x)
         for iteration in range(1, max_iter + 1):
             free = ~(((x <= lower) & (grad > 0)) | ((x >= upper) & (grad < 0)))
-            step = self._direction(torch.where(free, grad, 0), pairs)
+            step = self._direction(torch.where(free, grad, 0), pairs, first_step)
             step = torch.where(free, step, 0)
             accepted = self._line_search(evaluate, x, value, grad, step, lower, upper)
             if accepted is None and pairs:
                 # A stale curvature model can point nowhere useful: restart from the gradient.
                 pairs.clear()
-                step = torch.where(free, self._direction(grad, pairs), 0)
+                step = torch.where(free, self._direction(grad, pairs, first_step), 0)
                 accepted = self._line_search(evaluate, x, value, grad, step, lower, upper)
             if accepted is None:
                 stop_reason = "no further decrease along the projected gradient"
@@ -280,12 +283,16 @@ class TorchLBFGS:
         return OptimizationResult(x, history, len(history) - 1, evaluations, stop_reason)
 
     def _direction(
-        self, grad: torch.Tensor, pairs: list[tuple[torch.Tensor, torch.Tensor, float]]
+        self,
+        grad: torch.Tensor,
+        pairs: list[tuple[torch.Tensor, torch.Tensor, float]],
+        first_step: float,
     ) -> torch.Tensor:
-        """−H·grad by the two-loop recursion (steepest descent, scaled, without pairs)."""
+        """−H·grad by the two-loop recursion (steepest descent, scaled to ``first_step``,
+        without pairs)."""
         if not pairs:
             mean_abs = grad.abs().mean().clamp_min(torch.finfo(grad.dtype).tiny)
-            return grad * (-self.first_step / mean_abs)
+            return grad * (-first_step / mean_abs)
         q = grad.clone()
         alphas = []
         for s, y, rho in reversed(pairs):

@@ -8,7 +8,7 @@ The method, chosen by measurement (``benchmarks/edit.py``, docs/editing.md):
    texture, stitched along the seams where the copies agree. It is real detail, never a
    blur, and it keeps lattices in phase.
 2. **An optional refinement** (``refine`` iterations, default none): only the hole moves
-   (:attr:`ScaleObjective.kept`), against the kept surroundings, under the recipe's
+   (:attr:`ScaleObjective.pinned`), against the kept surroundings, under the recipe's
    texture loss restricted to the hole and a ring around it (``EDIT_RING`` px): a guided
    Gram loss with the kept part's statistics (:func:`kept_statistics`), or those of
    ``sources``, plus CNNMRF-style matching of feature patches to the kept part's
@@ -35,7 +35,6 @@ from ..core.edits import Edit
 from ..core.errors import TexsynthError
 from ..core.provenance import file_sha256
 from ..core.recipe import PRESETS, Recipe, Task, make_recipe, preset_name
-from ..core.registry import OPTIMIZERS
 from ..features.weights import Weights
 from ..image.canvas import Canvas, canvas_for, default_band
 from ..image.io import ImageLike
@@ -43,18 +42,12 @@ from ..losses.terms import CalibratedSum, GuidedGramLoss, PatchMatchLoss, featur
 from ..optimize.lbfgs import StopRule
 from ..statistics.gram import TextureStatistics, weighted_gram_matrix
 from ..statistics.model import TextureModel
+from .driver import ScaleSetup, run_plan, start_image
+from .hooks import RunHooks
+from .objectives import ScaleObjective
 from .result import SynthesisResult
-from .run import (
-    PreparedTarget,
-    RunHooks,
-    ScaleObjective,
-    plan_for,
-    prepare_target,
-    run_scale,
-    scale_source,
-    start_image,
-)
 from .scales import Scale, halved
+from .target import PreparedTarget, plan_for, prepare_target, scale_source
 
 # The ring around the hole whose statistics are matched with it, in px at each scale.
 EDIT_RING = 8
@@ -169,19 +162,18 @@ def edit(
     plan = plan_for(target, recipe)
     if canvas.start is not None:  # a start with real detail needs no coarser scales
         plan = [dataclasses.replace(plan[-1], iters=refine)]
-    optimizer = OPTIMIZERS[recipe.optimizer]()
     hooks = RunHooks(None, 0, None, progress and sum(s.iters for s in plan) > 0)
-    records, x = [], None
-    with hooks.over(plan):
-        for index, scale in enumerate(plan):
-            part = scaled_canvas(canvas, scale)
-            objective = _objective(target, recipe, scale, part, bool(sources), canvas.name)
-            objective = _bounds_with(objective, canvas.start)
-            x0 = _start(objective, scale, part, x, canvas.start, seed)
-            stop = StopRule(recipe.tol, recipe.stop_change * part.hole_fraction)
-            _first_step(optimizer, part.hole_fraction)
-            x, scale_record = run_scale(objective, x0, scale, stop, optimizer, hooks.at(index))
-            records.append(scale_record)
+
+    def prepare(index: int, scale: Scale, previous: torch.Tensor | None) -> ScaleSetup:
+        part = scaled_canvas(canvas, scale)
+        objective = _objective(target, recipe, scale, part, bool(sources), canvas.name)
+        objective = _bounds_with(objective, canvas.start)
+        start = _start(objective, scale, part, previous, canvas.start, seed)
+        return ScaleSetup(
+            objective, start, StopRule(recipe.tol, recipe.stop_change * part.hole_fraction)
+        )
+
+    x, records, objective = run_plan(plan, prepare, recipe.optimizer, hooks)
     image = canvas.composite(x[0].detach().cpu().clamp(0, 1))
     recorded = target.recorded_sources if sources else ()
     task = Task(recorded, size, seed, None)
@@ -260,8 +252,10 @@ def _objective(
     if patches:
         matched = PatchMatchLoss(patches, region, model.layer_weights)
         loss = CalibratedSum(loss, matched, PATCH_WEIGHT, target.calibration)
-    kept = (part.pixels.to(device), part.hole.to(device))
-    return ScaleObjective(loss.to(device), target.synth_model, statistics, 0, kept)
+    pinned = (part.pixels.to(device), part.hole.to(device))
+    return ScaleObjective(
+        loss.to(device), target.synth_model, statistics, 0, pinned, part.hole_fraction
+    )
 
 
 @torch.no_grad()
@@ -307,11 +301,3 @@ def _bounds_with(objective: ScaleObjective, start: torch.Tensor | None) -> Scale
     upper = torch.maximum(stats.pixel_max, start.amax((1, 2)).to(stats.pixel_max))
     widened = dataclasses.replace(stats, pixel_min=lower, pixel_max=upper)
     return dataclasses.replace(objective, statistics=widened)
-
-
-def _first_step(optimizer: Any, hole_fraction: float) -> None:
-    """The torch optimiser's first step moves pixels by a mean over all of them; only the
-    hole moves, so the step is scaled to the hole's share (else a small hole would take a
-    first step many times the usual)."""
-    if hasattr(optimizer, "first_step"):
-        optimizer.first_step = type(optimizer)().first_step * hole_fraction

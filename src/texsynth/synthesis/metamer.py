@@ -22,22 +22,17 @@ from ..core.devices import check_memory
 from ..core.errors import TexsynthError
 from ..core.provenance import fingerprint
 from ..core.recipe import PRESETS, Recipe, Task, make_recipe, preset_name
-from ..core.registry import OPTIMIZERS
 from ..core.stimuli import Metamer
 from ..image.io import load_image
 from ..image.windows import PoolingWindows, SparseWindows
 from ..losses.pooled import PooledGramLoss, window_errors, window_grams
 from ..statistics.model import TextureModel
+from .driver import ScaleSetup, run_plan, start_image, stop_rule
+from .hooks import RunHooks
+from .objectives import ScaleObjective
 from .result import SynthesisResult
-from .run import (
-    RunHooks,
-    ScaleObjective,
-    plan_for,
-    prepare_target,
-    run_scale,
-    start_image,
-    stop_rule,
-)
+from .scales import Scale
+from .target import plan_for, prepare_target
 
 
 def make_metamer(
@@ -72,19 +67,22 @@ def make_metamer(
     check_memory(_memory_bytes(model, windows, width, height), width, height,
                  model.device, force, "metamer")  # fmt: skip
     targets = _window_targets(model, source, windows)
-    keep = ~geometry.fovea()[None, None].to(model.device)
+    periphery = ~geometry.fovea()[None, None].to(model.device)  # what moves
     objective = ScaleObjective(
         PooledGramLoss(targets, windows, model.layer_weights).to(model.device), model,
-        target.statistics, kept=(source[None].to(model.device), keep),
+        target.statistics, pinned=(source[None].to(model.device), periphery),
     )  # fmt: skip
     scale = plan_for(target, recipe)[-1]
     init = None if metamer.init is None else _init_pixels(metamer.init, source)
-    x0 = start_image(objective, scale, None, init, seed)
+
+    def prepare(index: int, scale: Scale, previous: torch.Tensor | None) -> ScaleSetup:
+        return ScaleSetup(
+            objective, start_image(objective, scale, None, init, seed), stop_rule(recipe)
+        )
+
     hooks = RunHooks(None, 0, None, progress)
-    with hooks.over([scale]):
-        optimizer = OPTIMIZERS[recipe.optimizer]()
-        x, record = run_scale(objective, x0, scale, stop_rule(recipe), optimizer, hooks.at(0))
-    image = torch.where(keep, x, source[None].to(x.device))[0].detach().cpu().clamp(0, 1)
+    x, (record,), _ = run_plan([scale], prepare, recipe.optimizer, hooks)
+    image = torch.where(periphery, x, source[None].to(x.device))[0].detach().cpu().clamp(0, 1)
     section = _section(metamer, geometry, model, image, source, targets, windows)
     task = Task(target.recorded_sources, (width, height), seed)
     facts = target.facts(objective.loss, recipe.optimizer)

@@ -29,7 +29,8 @@ from ..core.recipe import Recipe, make_recipe
 from ..core.training import Training
 from ..features.generator import Generator, TextureGenerator
 from ..image.io import ImageLike, LoadedImage, load_image, to_bytes
-from .run import ScaleObjective, build_objective, plan_for, prepare_target
+from .objectives import ScaleObjective, build_objective
+from .target import plan_for, prepare_target
 
 TRAINING_FIELDS = tuple(f.name for f in Training.__dataclass_fields__.values())
 
