@@ -61,7 +61,7 @@ SPECTRUM_EVERYWHERE = {"structure": "on", "structure_loss": "spectrum", "structu
 # beta·255² · (texsynth's spectrum loss), pixels 0-255 in theirs, 0-1 here, so in the units
 # of texsynth's Gram loss the spectrum's coefficient is beta·255²·L/1e9 = 32.5 for beta = 1e5
 # and L = 5 layers (docs/sota.md derives it).
-PAPERS_SPECTRUM = {**SPECTRUM_EVERYWHERE, "structure_weighting": "fixed", "structure_weight": 32.5}
+PAPERS_SPECTRUM = {"structure": "off", "spectrum_weight": 32.5}
 # The papers ran L-BFGS to its budget (no early stop); 500 iterations per scale here, where
 # Gonthier allows up to 2,000 (the 2 CPU cores' budget, docs/sota.md).
 PAPERS_BUDGET = {"stop_change": 0.0, "iters": 500, "coarse_iters": 500, "iters_side": None}

@@ -33,8 +33,7 @@ def test_presets_are_recipes_and_differ_only_where_they_mean_to():
 def test_quality_adds_the_papers_spectrum_swd_and_histograms_to_the_default():
     quality = PRESETS["quality"]
     assert quality == make_recipe(
-        "default", loss="gram+swd", structure="on", structure_loss="spectrum",
-        structure_scales="all", structure_weighting="fixed", structure_weight=32.5,
+        "default", loss="gram+swd", spectrum_weight=32.5,
         histogram_weight=0.1,
     )  # fmt: skip
 

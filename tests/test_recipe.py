@@ -28,6 +28,7 @@ EVERY_FIELD = {
     "structure_loss": "spectrum",
     "structure_weight": 2,
     "structure_weighting": "fixed",
+    "spectrum_weight": 2,
     "histogram_weight": 0.5,
     "histogram_scales": "all",
     "structure_scales": "all",

@@ -212,3 +212,26 @@ def test_source_scale_sets_the_size_of_the_textures_features(model):
     assert (0, 14) in scaled.lags  # courses half as long
     with pytest.raises(TexsynthError, match="source_scale: 0 is not a finite number > 0"):
         synthesize(source, model=model, iters=0, source_scale=0)
+
+
+def test_the_spectrum_term_goes_beside_a_lattice_term(vgg_weights):
+    """--spectrum-weight adds the papers' spectrum term (a plain coefficient) at every
+    scale; on a lattice the default's shifted Gram term stays at the coarse scales."""
+    from texsynth.core.recipe import make_recipe
+    from texsynth.losses.terms import CalibratedSum, ShiftedGramLoss, SpectrumLoss
+    from texsynth.synthesis.objectives import build_objective
+    from texsynth.synthesis.target import plan_for, prepare_target
+
+    recipe = make_recipe("quality")
+    target = prepare_target(hex_dots(128, 128), 128, recipe)
+    assert target.lattice is not None
+
+    def leaves(loss) -> list[type]:
+        if isinstance(loss, CalibratedSum):
+            return leaves(loss.texture) + leaves(loss.structure)
+        return [type(loss)]
+
+    plan = plan_for(target, recipe)
+    coarse, full = (build_objective(target, recipe, s, 0).loss for s in (plan[0], plan[-1]))
+    assert {ShiftedGramLoss, SpectrumLoss} <= set(leaves(coarse))
+    assert SpectrumLoss in leaves(full) and ShiftedGramLoss not in leaves(full)

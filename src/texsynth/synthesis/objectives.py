@@ -11,7 +11,7 @@ import torch
 from ..core.recipe import Recipe
 from ..core.registry import LOSSES, STRUCTURES
 from ..image.lattice import Lattice
-from ..losses.objective import ObjectiveTarget, pixel_histogram
+from ..losses.objective import ObjectiveTarget, pixel_histogram, spectrum_constraint
 from ..losses.terms import IMAGE, CalibratedSum, Loss
 from ..statistics.gram import (
     StatisticsCache,
@@ -90,6 +90,9 @@ def build_objective(
         target.morph if not scale.halvings else None,
     )  # fmt: skip
     loss = LOSSES[recipe.loss](context)
+    if recipe.spectrum_weight > 0:  # a plain coefficient, as the papers weight it
+        spectrum = spectrum_constraint(context)
+        loss = CalibratedSum(loss, spectrum, recipe.spectrum_weight, None, "spectrum")
     if _structure_at(recipe, target, scale):
         structure = STRUCTURES[recipe.structure_loss](context)
         fixed = recipe.structure_weighting == "fixed"
