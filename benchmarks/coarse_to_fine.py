@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from texsynth import TextureModel, synthesize
+from texsynth.evaluation.metrics import feature_swd, radial_power_spectrum
 from texsynth.image.io import load_image, resize_and_crop
-from texsynth.losses.metrics import feature_swd, radial_power_spectrum
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "peer-textures" / "sources"
 DEFAULT_SOURCES = ["builtin:ihc", "builtin:brick"] + [

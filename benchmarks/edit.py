@@ -40,11 +40,11 @@ import torch
 from scipy import ndimage
 
 from texsynth import TextureModel, synthesize
+from texsynth.evaluation.metrics import feature_swd, wrap_seam_ratio
 from texsynth.image.canvas import Canvas
 from texsynth.image.io import load_image, resize_and_crop, to_pil
 from texsynth.image.patterns import bricks, hex_dots
 from texsynth.image.shifts import copied_fill, stitched_fill
-from texsynth.losses.metrics import feature_swd, wrap_seam_ratio
 from texsynth.synthesis.edit import edit
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -29,9 +29,9 @@ from pathlib import Path
 import torch
 
 from texsynth import TextureModel, synthesize
+from texsynth.evaluation.metrics import evaluate
 from texsynth.features.generator import Generator
 from texsynth.image.io import load_image, resize_and_crop, save_image
-from texsynth.losses.metrics import evaluate
 from texsynth.synthesis.train import train_generator
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -5,7 +5,7 @@ The source (default: pebbles from ../shared/peer-textures, centre-cropped to 256
 synthesised at ``--size`` (1024 by default). Reported for each recipe: wall time, the time
 and iterations of every scale and why it stopped, and:
 
-- local: ``texsynth.losses.metrics.evaluate`` of four 256-px crops of the output against the
+- local: ``texsynth.evaluation.metrics.evaluate`` of four 256-px crops of the output against the
   source (gram, swd, color; their mean), at 0 and half the size (three touch the border),
   and the gram and swd of four crops around the centre (c.gram, c.swd);
 - overall structure: the spectrum and lattice scores of the whole output;
@@ -48,9 +48,9 @@ def run_one(source: str, size: int, label: str, save: Path | None, fields: dict)
     import torch
 
     from texsynth import TextureModel, synthesize
+    from texsynth.evaluation.metrics import evaluate, spectrum_distance
     from texsynth.image.io import load_image, resize_and_crop, save_image
     from texsynth.image.lattice import lattice_score
-    from texsynth.losses.metrics import evaluate, spectrum_distance
 
     if label == "before":
         contiguous_feature_maps()

@@ -6,7 +6,7 @@ the project), the source is resized so its shorter side is 200 px and centre-cro
 ``published-vgg19/``, 200×200, Gatys et al.'s model) match best — and synthesised at
 200×200 with a preset of ``texsynth.synthesize`` (``--preset``, default "default").
 Both syntheses are scored against that
-source with ``texsynth.losses.metrics.evaluate`` (lower is better). Prints per-texture figures,
+source with ``texsynth.evaluation.metrics.evaluate`` (lower is better). Prints per-texture figures,
 medians, the ratio of our median to the published one, and the CPU time spent.
 
     .venv/bin/python benchmarks/quality.py [--preset default|paper|draft] [--iters N]
@@ -25,9 +25,9 @@ from pathlib import Path
 import torch
 
 from texsynth import TextureModel, synthesize
+from texsynth.evaluation.metrics import METRICS as ALL_METRICS
+from texsynth.evaluation.metrics import evaluate
 from texsynth.image.io import load_image, resize_and_crop
-from texsynth.losses.metrics import METRICS as ALL_METRICS
-from texsynth.losses.metrics import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 PEER = ROOT.parent / "shared" / "peer-textures"

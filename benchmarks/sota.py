@@ -45,9 +45,9 @@ from pathlib import Path
 import torch
 
 from texsynth import TextureModel, synthesize
+from texsynth.evaluation.metrics import evaluate, relative_gram_errors
 from texsynth.image.io import load_image, resize_and_crop, to_pil
 from texsynth.image.patterns import bricks, checkerboard, hex_dots
-from texsynth.losses.metrics import evaluate, relative_gram_errors
 
 ROOT = Path(__file__).resolve().parents[1]
 PEER = ROOT.parent / "shared" / "peer-textures" / "sources"

@@ -16,7 +16,7 @@ median ratio.
 
 Also measured, as ratios against the float32 evaluation in this process: the levers tried
 (channels-last, bfloat16, truncating the network, batching seeds, thread settings, SciPy's
-overhead), the evaluation metrics of both results (``texsynth.losses.metrics.evaluate``), peak
+overhead), the evaluation metrics of both results (``texsynth.evaluation.metrics.evaluate``), peak
 memory per size for both recipes (a fresh process per size), and GPU iterations per second
 when CUDA is available.
 
@@ -49,9 +49,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from texsynth import TextureModel, load_weights, synthesize
+from texsynth.evaluation.metrics import evaluate
 from texsynth.features.network import fast_bfloat16
 from texsynth.image.io import load_image, resize_and_crop
-from texsynth.losses.metrics import evaluate
 from texsynth.losses.objective import gram_loss
 
 LAYERS = ("conv1_1", "pool1", "pool2", "pool3", "pool4")
@@ -510,7 +510,7 @@ def main() -> int:
     ratio = statistics.median(ratios)
     fine_eval = ours["full_size_s_per_eval"]
 
-    print("\nquality (texsynth.losses.metrics.evaluate against the source; lower is better):")
+    print("\nquality (texsynth.evaluation.metrics.evaluate against the source; lower is better):")
     judge = TextureModel.from_weights(weights)
     images = {
         "baseline": base["image"],

@@ -9,8 +9,8 @@ Three groups of textures, each source resized and centre-cropped to ``--size`` p
 
 Methods are recipes (the default preset with the fields given), plus ``published`` (the
 peer VGG-19 syntheses, 200 px, where they exist). Every synthesis is scored by
-``texsynth.losses.metrics.evaluate`` against its source (lattice, gram, swd, color, spectrum, copy)
-and timed. The table gives each texture, then medians per group and method, and each
+``texsynth.evaluation.metrics.evaluate`` against its source (lattice, gram, swd, color,
+spectrum, copy) and timed. The table gives each texture, then medians per group and method, and each
 method's median ratio to ``before`` (the default preset without structure terms) on gram,
 swd and time: the no-harm targets.
 
@@ -30,9 +30,9 @@ import torch
 
 from texsynth import TextureModel, synthesize
 from texsynth.core.errors import TexsynthError
+from texsynth.evaluation.metrics import METRICS, evaluate
 from texsynth.image.io import load_image, resize_and_crop, save_image
 from texsynth.image.patterns import bricks, checkerboard, hex_dots
-from texsynth.losses.metrics import METRICS, evaluate
 
 PEER = Path(__file__).resolve().parent.parent.parent / "shared" / "peer-textures"
 LATTICE = ["grid_0053", "meshed_0164", "brick_wall", "lacelike_0073", "scaly_0127", "bubbly_0111"]

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from texsynth import TextureModel, synthesize
+from texsynth.evaluation.metrics import evaluate
 from texsynth.image.io import load_image, resize_and_crop
-from texsynth.losses.metrics import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 PEER = ROOT.parent / "shared" / "peer-textures" / "sources"

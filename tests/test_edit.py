@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from texsynth.core.errors import ImageError, SizeError
+from texsynth.evaluation.metrics import wrap_seam_ratio
 from texsynth.image.canvas import Canvas, extend_canvas, tile_canvas
 from texsynth.image.patterns import checkerboard
 from texsynth.image.shifts import shifted_copy
-from texsynth.losses.metrics import wrap_seam_ratio
 
 
 def stripes(height: int = 64, width: int = 64, period: int = 8) -> torch.Tensor:

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
+from texsynth.evaluation.metrics import copy_fraction
 from texsynth.image.lattice import find_lattice, lattice_score
 from texsynth.image.patterns import bricks, checkerboard, hex_dots, shuffled_blocks
-from texsynth.losses.metrics import copy_fraction
 
 LATTICES = {"checkerboard": checkerboard, "bricks": bricks, "hex dots": hex_dots}
 

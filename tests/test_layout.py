@@ -18,7 +18,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("losses",),
     ("optimize",),
     ("synthesis",),
-    ("batch", "report", "experiments", "stimuli"),  # the tools on top of a synthesis
+    ("batch", "report", "experiments", "stimuli", "evaluation"),  # tools on top of a synthesis
     ("cli",),
 )
 

@@ -97,7 +97,7 @@ def test_swd_loss_gradient_matches_finite_differences() -> None:
 
 @pytest.mark.parametrize("kind", ["swd", "gram+swd"])
 def test_other_losses_synthesise_the_texture(vgg_weights, small_color, kind) -> None:
-    from texsynth.losses.metrics import feature_swd
+    from texsynth.evaluation.metrics import feature_swd
     from texsynth.synthesis.run import synthesize
 
     model = TextureModel.from_weights(vgg_weights)
@@ -285,7 +285,7 @@ def test_the_pixel_histogram_term_sees_only_the_histogram() -> None:
 
 def test_the_histogram_weight_brings_the_histogram_close(small_color) -> None:
     from texsynth import synthesize
-    from texsynth.losses.metrics import color_distance
+    from texsynth.evaluation.metrics import color_distance
 
     plain = synthesize(small_color, 48, iters=30, coarse_iters=10, seed=0)
     pinned = synthesize(small_color, 48, iters=30, coarse_iters=10, seed=0, histogram_weight=1)

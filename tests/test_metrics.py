@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from texsynth.losses.metrics import (
+from texsynth.evaluation.metrics import (
     color_distance,
     evaluate,
     radial_power_spectrum,
@@ -98,8 +98,8 @@ def test_evaluate_command_prints_table_and_json(run_cli, color_png, tmp_path) ->
 
 
 def test_portilla_simoncelli_distance_is_zero_for_the_source_and_one_for_noise():
+    from texsynth.evaluation.metrics import ps_distance
     from texsynth.image.io import load_image, resize_and_crop
-    from texsynth.losses.metrics import ps_distance
 
     brick = resize_and_crop(load_image("builtin:brick").pixels, 128)
     assert ps_distance(brick, brick) == 0

@@ -39,7 +39,7 @@ def test_quality_adds_the_papers_spectrum_swd_and_histograms_to_the_default():
 
 
 def test_quality_brings_the_spectrum_and_histogram_closer(small_color, model):
-    from texsynth.losses.metrics import color_distance, spectrum_distance
+    from texsynth.evaluation.metrics import color_distance, spectrum_distance
 
     source = small_color
     runs = {

@@ -5,8 +5,8 @@ import torch
 
 from texsynth import TextureModel, synthesize
 from texsynth.core.errors import TexsynthError
+from texsynth.evaluation.metrics import relative_gram_error
 from texsynth.image.io import load_image, resize_and_crop
-from texsynth.losses.metrics import relative_gram_error
 from texsynth.statistics.gram import pool_statistics
 
 

@@ -205,7 +205,7 @@ def test_pooled_statistics_interpolate_by_weight(vgg_weights, small_color):
 
 def test_morph_moves_from_one_texture_to_the_other(vgg_weights, small_color):
     from texsynth import TextureModel, synthesize
-    from texsynth.losses.metrics import relative_gram_error
+    from texsynth.evaluation.metrics import relative_gram_error
 
     other = load_image("builtin:brick").pixels
     model = TextureModel.from_weights(vgg_weights)
@@ -242,7 +242,7 @@ def test_a_morph_of_distributions_is_their_barycentre():
 
 def test_a_morph_interpolates_swd_and_the_histogram_term(vgg_weights, small_color):
     from texsynth import TextureModel, synthesize
-    from texsynth.losses.metrics import feature_swd
+    from texsynth.evaluation.metrics import feature_swd
 
     other = load_image("builtin:brick").pixels
     model = TextureModel.from_weights(vgg_weights)

@@ -5,7 +5,7 @@ import torch
 
 from texsynth import TextureModel, synthesize
 from texsynth.core.errors import SizeError
-from texsynth.losses.metrics import wrap_seam_ratio
+from texsynth.evaluation.metrics import wrap_seam_ratio
 from texsynth.losses.objective import gram_loss
 
 

@@ -58,9 +58,9 @@ def evaluate(
     from ..core.devices import resolve_device
     from ..core.files import check_new, write_text
     from ..core.registry import DEFAULT_LAYERS
+    from ..evaluation.metrics import METRICS
+    from ..evaluation.metrics import evaluate as evaluate_images
     from ..image.io import load_image
-    from ..losses.metrics import METRICS
-    from ..losses.metrics import evaluate as evaluate_images
     from ..statistics.model import TextureModel
 
     if json_path is not None:

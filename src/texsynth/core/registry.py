@@ -127,7 +127,7 @@ LOSSES = Registry(
             "texsynth.losses.objective:gram", "Gram matrices, the paper's (guided with --guide)"
         ),
         "swd": Entry(
-            "texsynth.losses.objective:sliced_wasserstein",
+            "texsynth.losses.objective:swd",
             "sliced Wasserstein distance of the feature distributions (Heitz et al. 2021)",
         ),
         "gram+swd": Entry("texsynth.losses.objective:gram_and_swd", "both, with equal weights"),

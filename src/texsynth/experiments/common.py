@@ -29,8 +29,8 @@ from .. import __version__
 from ..core.errors import OutputError, TexsynthError
 from ..core.files import DISK_ERRNOS, current_umask, place_folder, reason
 from ..core.recipe import Recipe, make_recipe
+from ..evaluation.metrics import relative_gram_error
 from ..image.io import BUILTIN_PREFIX, load_image, resize_and_crop, save_image
-from ..losses.metrics import relative_gram_error
 from ..statistics.model import TextureModel
 from ..synthesis.result import SynthesisResult
 from ..synthesis.run import synthesize

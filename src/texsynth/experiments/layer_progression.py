@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..evaluation.metrics import relative_gram_error
 from ..features.weights import load_weights
-from ..losses.metrics import relative_gram_error
 from ..statistics.model import DEFAULT_LAYERS, TextureModel
 from .common import (
     FigureRecord,
@@ -28,7 +28,7 @@ from .common import (
     synthesize_grid,
     tabulate,
 )
-from .portilla_simoncelli import ps_synthesize, to_gray
+from .ps_synthesis import ps_synthesize, to_gray
 
 NAME = "layers"
 TITLE = "Texture models of increasing depth (Gatys et al. 2015, Fig. 2)"

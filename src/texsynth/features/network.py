@@ -52,14 +52,9 @@ class FeatureNetwork(Protocol):
     repaddable: bool
     native_bfloat16: bool
 
-    def with_padding(self, padding: PaddingMode) -> VGG:
-        """A copy with another padding mode (same weights, dtype and memory layout)."""
-        if padding == self.padding:
-            return self
-        net = VGG(self.last_layer, self.pool, padding, arch=self.arch)
-        net.load_state_dict(self.state_dict())
-        weight = next(self.parameters())
-        return net.to(weight.device, weight.dtype, memory_format=self.memory_format).eval()
+    def with_padding(self, padding: PaddingMode) -> FeatureNetwork:
+        """A copy with another padding mode (only where ``repaddable``)."""
+        ...
 
     def channels(self, layer: str) -> int: ...
 
@@ -406,15 +401,6 @@ class MultiScaleNet(nn.Module):
     def filters(self) -> torch.Tensor:
         """All filters, in map order, centred in the largest support: (N, 3, k, k)."""
         return self._bank(self.sizes)
-
-    def with_padding(self, padding: PaddingMode) -> VGG:
-        """A copy with another padding mode (same weights, dtype and memory layout)."""
-        if padding == self.padding:
-            return self
-        net = VGG(self.last_layer, self.pool, padding, arch=self.arch)
-        net.load_state_dict(self.state_dict())
-        weight = next(self.parameters())
-        return net.to(weight.device, weight.dtype, memory_format=self.memory_format).eval()
 
     def channels(self, layer: str) -> int:
         return len(self.sizes) * self.maps_per_size

@@ -21,7 +21,6 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..core import files
 from ..core.errors import ImageError
 from ..core.files import Writer, check_new, write_file
 from ..core.files import current_umask as current_umask  # re-exported for users of the API
@@ -282,8 +281,3 @@ def save_image(pixels: torch.Tensor, path: str | os.PathLike, overwrite: bool = 
     """Write a (C, H, W) image, complete or not at all (:mod:`texsynth.core.files`); the format
     follows the extension (PNG if none). ``overwrite=False`` never replaces a file."""
     return write_file(path, image_writer(pixels, path), overwrite)
-
-
-def write_text(text: str, path: str | os.PathLike, overwrite: bool = True) -> Path:
-    """Write a UTF-8 text file, complete or not at all."""
-    return files.write_text(text, path, overwrite)

@@ -170,7 +170,7 @@ def borderless_grams(model: TextureModel, source: torch.Tensor) -> dict[str, tor
     return grams
 
 
-def sliced_wasserstein(target: ObjectiveTarget) -> Loss:
+def swd(target: ObjectiveTarget) -> Loss:
     """Heitz et al.'s sliced Wasserstein loss (needs the source image; a morph's target
     is the barycentre of its two sources' feature distributions)."""
     target.unguided("swd")
@@ -182,7 +182,7 @@ def sliced_wasserstein(target: ObjectiveTarget) -> Loss:
 def gram_and_swd(target: ObjectiveTarget) -> Loss:
     """Both, with equal weights."""
     target.unguided("gram+swd")
-    return WeightedSum([gram_loss(target.model, target.statistics), sliced_wasserstein(target)])
+    return WeightedSum([gram_loss(target.model, target.statistics), swd(target)])
 
 
 # ------------------------------------------------------- the terms of registry.STRUCTURES ----

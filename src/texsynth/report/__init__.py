@@ -2,7 +2,8 @@
 
 The page (``DIR/index.html``) shows a batch's jobs, a folder of syntheses or the paper's
 figures as cards: thumbnail and source, key recipe fields, status and failures, the loss
-curve and, with ``metrics=True``, the quality scores of :func:`texsynth.losses.metrics.evaluate`.
+curve and, with ``metrics=True``, the quality scores of
+:func:`texsynth.evaluation.metrics.evaluate`.
 It filters and sorts with a little inline JavaScript and needs no network.
 
 :mod:`.cards` reads the folder, :mod:`.thumbnails` and :mod:`.scores` add what is costly
@@ -73,7 +74,7 @@ def write_report(
         from .scores import add_scores
 
         add_scores(root, collection.cards, progress)
-    from ..image.io import write_text
+    from ..core.files import write_text
 
     page = write_text(render_page(collection, root, title), page, overwrite=replace)
     thumbnails.prune()

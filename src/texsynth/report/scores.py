@@ -1,6 +1,6 @@
 """``texsynth report --metrics``: each synthesis scored against its first source with
-:func:`texsynth.losses.metrics.evaluate`, cached in ``thumbs/scores.json`` so that a second report
-of the same folder costs nothing."""
+:func:`texsynth.evaluation.metrics.evaluate`, cached in ``thumbs/scores.json`` so that a
+second report of the same folder costs nothing."""
 
 from __future__ import annotations
 
@@ -36,10 +36,10 @@ def add_scores(root: Path, cards: Sequence[Card], progress: bool = False) -> Non
         kept[key] = scores
         card.numbers |= {name: value for name, value in scores.items() if value is not None}
     if kept:
-        from ..image.io import write_text
+        from ..core.files import write_text
 
         cache_path.parent.mkdir(exist_ok=True)
-        write_text(json.dumps(kept, indent=1) + "\n", cache_path)
+        write_text(json.dumps(kept, indent=1) + "\n", cache_path, overwrite=True)
 
 
 def _key(image: Path | None, source: str) -> str:
@@ -72,8 +72,8 @@ class _Scorer:
 
     def scores(self, image: Path, source: str) -> dict[str, float | None]:
         from ..core.errors import TexsynthError
+        from ..evaluation.metrics import METRICS, evaluate
         from ..image.io import load_image
-        from ..losses.metrics import METRICS, evaluate
 
         if self.model is None:
             from ..statistics.model import TextureModel

@@ -2,7 +2,7 @@
 is not a CNN.
 
 Used as an independent judge of syntheses (the ``ps`` score of ``texsynth evaluate``,
-:func:`texsynth.losses.metrics.ps_distance`), which optimising VGG statistics cannot win
+:func:`texsynth.evaluation.metrics.ps_distance`), which optimising VGG statistics cannot win
 by construction, and for the Portilla–Simoncelli row of the paper's Fig. 2. plenoptic's
 model is grey, so colour images are taken as their luminance (ITU-R BT.709, as
 scikit-image's ``rgb2gray``).

@@ -12,10 +12,10 @@ from __future__ import annotations
 import torch
 
 from ..image.lattice import lattice_score
+from ..losses.terms import random_unit_vectors, resample_sorted
 from ..statistics.gram import TextureStatistics, gram_matrix
 from ..statistics.model import TextureModel
 from ..statistics.portilla_simoncelli import ps_crop, ps_model, ps_scales, ps_statistics, to_gray
-from .terms import random_unit_vectors, resample_sorted
 
 
 @torch.no_grad()
