@@ -39,17 +39,17 @@ import torch
 from texsynth import TextureModel, synthesize
 from texsynth.core.stimuli import Equalization, Metamer
 from texsynth.evaluation.metrics import feature_swd, relative_gram_error
-from texsynth.image.controls import (
+from texsynth.image.io import list_images, load_image, resize_and_crop, save_image
+from texsynth.image.windows import PoolingWindows
+from texsynth.losses.pooled import window_errors, window_grams
+from texsynth.stimuli.controls import (
     amplitude_error,
     phase_correlation,
     phase_scrambled,
     shuffled_pixels,
 )
-from texsynth.image.io import list_images, load_image, resize_and_crop, save_image
-from texsynth.image.windows import PoolingWindows
-from texsynth.losses.pooled import window_errors, window_grams
 from texsynth.stimuli.equalize import equalize_set
-from texsynth.synthesis.metamer import make_metamer
+from texsynth.stimuli.metamer import make_metamer
 
 sys.path.insert(0, str(Path(__file__).parent))
 import itertools

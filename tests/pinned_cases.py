@@ -66,7 +66,7 @@ def _edit(kind: str, refine: int, **fields) -> Callable[[Path], Outcome]:
 
 def _metamer(folder: Path) -> Outcome:
     from texsynth.core.stimuli import Metamer
-    from texsynth.synthesis.metamer import make_metamer
+    from texsynth.stimuli.metamer import make_metamer
 
     image = _png(folder / "image.png", pattern_image(96, 96))
     result = make_metamer(Metamer(image, 0.5), "default", seed=4, iters=8)

@@ -12,16 +12,15 @@ import torch
 from PIL import Image
 
 from texsynth.core.stimuli import Equalization
-from texsynth.image.controls import (
+from texsynth.image.io import load_image
+from texsynth.statistics.gram import pool_statistics
+from texsynth.stimuli.controls import (
     amplitude_error,
     phase_correlation,
     phase_scrambled,
     shuffled_pixels,
 )
-from texsynth.image.equalize import histograms
-from texsynth.image.io import load_image
-from texsynth.statistics.gram import pool_statistics
-from texsynth.stimuli.equalize import equalize_set
+from texsynth.stimuli.equalize import equalize_set, histograms
 
 
 # ------------------------------------------------------------------------- controls ----

@@ -59,7 +59,7 @@ _PUBLIC: dict[str, str] = {
     "Metamer": "core.stimuli",
     "Control": "core.stimuli",
     "Equalization": "core.stimuli",
-    "make_metamer": "synthesis.metamer",
+    "make_metamer": "stimuli.metamer",
     "make_control": "stimuli.controls",
     "equalize_set": "stimuli.equalize",
     "TextureModel": "statistics.model",

@@ -129,7 +129,7 @@ def _edited(job: Job, weights_path: str | None, device: str, force: bool) -> Any
 
 
 def _metamer(job: Job, weights_path: str | None, device: str, force: bool) -> Any:
-    from ..synthesis.metamer import make_metamer
+    from ..stimuli.metamer import make_metamer
 
     return make_metamer(
         job.resolved_metamer(), job.preset, **dict(job.overrides), seed=job.task.seed,

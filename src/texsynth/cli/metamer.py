@@ -57,7 +57,7 @@ def metamer(image: str | None, output: Path, recipe_file: Path | None, **given: 
     and angular width about SCALING x eccentricity); the fovea stays as in IMAGE."""
     from ..core.files import check_new, check_not_inputs, sidecar_path, text_writer, write_files
     from ..image.io import image_writer
-    from ..synthesis.metamer import make_metamer
+    from ..stimuli.metamer import make_metamer
 
     check_image_extension(output)
     overwrite, quiet = given["overwrite"], given["quiet"]

@@ -1,7 +1,22 @@
-"""``make_control``: a matched control of one image (:mod:`texsynth.image.controls`), with
+"""Matched controls: images with one property of a texture and none of its structure.
+
+- **Phase-scrambled noise** keeps the amplitude spectrum and randomises the phases, the
+  control the paper's Fig. 2 sets beside its first row and that Freeman et al. 2013 use to
+  separate V2 from V1. The same random phases are *added* to every colour channel's own
+  phases, so the channels' cross-spectra, and with them the colours, are kept; the phase
+  of the mean (and of each self-conjugate frequency) is left alone, so the output is real
+  and its mean the source's.
+- **Shuffled pixels** keep the pixel histogram (of colours, not only of each channel) and
+  nothing spatial.
+
+Both are seeded and keep the image's size; both wrap around by construction (the FFT is
+circular, and shuffled pixels have no structure), so every output tiles.
+
+``make_control``: a matched control of one image, with
 the record its sidecar holds: the control's fields, the input file's fingerprint, and what
 was measured (the amplitude spectrum's error, the phases' correlation with the source's,
-the share of pixels the 8-bit file had to clip)."""
+the share of pixels the 8-bit file had to clip).
+"""
 
 from __future__ import annotations
 
@@ -16,8 +31,49 @@ from .. import __version__
 from ..core.errors import TexsynthError
 from ..core.provenance import fingerprint
 from ..core.stimuli import Control
-from ..image.controls import CONTROLS, amplitude_error, phase_correlation
 from ..image.io import load_image, to_bytes
+
+
+def phase_scrambled(pixels: torch.Tensor, seed: int) -> torch.Tensor:
+    """(C, H, W) → (C, H, W) float64 with the same amplitude spectrum (to float precision)
+    and random phases. Values may leave [0, 1]; clip for display, not for analysis."""
+    _, height, width = pixels.shape
+    generator = torch.Generator().manual_seed(seed)
+    noise = torch.rand(height, width, generator=generator, dtype=torch.float64)
+    # The phases of a real white noise's spectrum: uniform, and odd-symmetric as a real
+    # image's must be, so the scrambled spectrum stays that of a real image.
+    random_phase = torch.angle(torch.fft.fft2(noise))
+    random_phase[0, 0] = 0.0
+    spectrum = torch.fft.fft2(pixels.double())
+    return torch.fft.ifft2(spectrum * torch.polar(torch.ones_like(random_phase), random_phase)).real
+
+
+def shuffled_pixels(pixels: torch.Tensor, seed: int) -> torch.Tensor:
+    """(C, H, W) with its pixel positions permuted at random (a pixel's channels move
+    together)."""
+    channels, height, width = pixels.shape
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(height * width, generator=generator)
+    return pixels.flatten(1)[:, order].view(channels, height, width)
+
+
+CONTROLS = {"phase": phase_scrambled, "pixels": shuffled_pixels}
+
+
+def amplitude_error(made: torch.Tensor, source: torch.Tensor) -> float:
+    """Largest difference between the two amplitude spectra, relative to the largest
+    amplitude (0 when the spectrum is kept)."""
+    a, b = (torch.fft.fft2(x.double()).abs() for x in (made, source))
+    return float((a - b).abs().max() / b.max())
+
+
+def phase_correlation(made: torch.Tensor, source: torch.Tensor) -> float:
+    """Mean cosine of the phase differences over the non-zero frequencies of every
+    channel: 1 for the same phases, about 0 (±1/√N) for unrelated ones."""
+    a, b = (torch.fft.fft2(x.double()) for x in (made, source))
+    keep = (a.abs() > 1e-9) & (b.abs() > 1e-9)
+    keep[:, 0, 0] = False
+    return float(torch.cos(torch.angle(a) - torch.angle(b))[keep].mean())
 
 
 @dataclass

@@ -27,12 +27,12 @@ from ..image.io import load_image
 from ..image.windows import PoolingWindows, SparseWindows
 from ..losses.pooled import PooledGramLoss, window_errors, window_grams
 from ..statistics.model import TextureModel
-from .driver import ScaleSetup, run_plan, start_image, stop_rule
-from .hooks import RunHooks
-from .objectives import ScaleObjective
-from .result import SynthesisResult
-from .scales import Scale
-from .target import plan_for, prepare_target
+from ..synthesis.driver import ScaleSetup, run_plan, start_image, stop_rule
+from ..synthesis.hooks import RunHooks
+from ..synthesis.objectives import ScaleObjective
+from ..synthesis.result import SynthesisResult
+from ..synthesis.scales import Scale
+from ..synthesis.target import plan_for, prepare_target
 
 
 def make_metamer(
