@@ -20,10 +20,12 @@ before stitching), ``texsynth`` (``texsynth fill`` as it is: the stitched copy) 
 the wrap-around seam ratio before and after, and the largest change in the middle half.
 
 ``--times`` also times a fill of the 1/16 square at 256², 512² and 1024² beside a plain
-256² synthesis (the issue's budget: a 256² fill at most 1.5x a 256² synthesis).
+256² synthesis (the issue's budget: a 256² fill at most 1.5x a 256² synthesis);
+``--against REVISION`` then times ``texsynth fill`` as a whole process at each size beside
+the same command at REVISION (a git worktree of it), in turn, and checks the pixels agree.
 
     .venv/bin/python benchmarks/edit.py [--size 256] [--methods telea,criminisi,copy,texsynth]
-        [--only NAME ...] [--holes square16,...] [--times 256,512,1024] [--tile]
+        [--only NAME ...] [--holes square16,...] [--times 256,512,1024 [--against REV]] [--tile]
         [--json FILE] [--sheet FILE.png] [--tile-sheet FILE.png]
 """
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -247,6 +250,56 @@ def timings(sizes: list[int]) -> None:
         print(json.dumps({"timing": "fill", "size": size, "wall_s": time.perf_counter() - start}))
 
 
+def command_times(revision: str, sizes: list[int], runs: int = 5) -> list[dict]:
+    """``texsynth fill`` (1/16 square hole) as a whole process, this checkout beside
+    ``revision`` (a git worktree of it, on this checkout's environment), the two in turn
+    ``runs`` times after a warm-up of each: medians and the median of the pair ratios."""
+    import subprocess
+    import tempfile
+
+    root = Path(__file__).resolve().parents[1]
+    git = ["git", "-C", str(root), "worktree"]
+    source = resize_and_crop(load_image(PEER / "pebbles.jpg").pixels, 256)
+    rows = []
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        subprocess.run([*git, "add", "--detach", str(folder / "old"), revision], check=True,
+                       capture_output=True)  # fmt: skip
+        try:
+            for size in sizes:
+                image = torch.nn.functional.interpolate(source[None], size=size, mode="bicubic")
+                to_pil(quantised(image[0])).save(folder / "image.png")
+                to_pil(hole("square16", size).float()[None]).save(folder / "mask.png")
+                times: dict[str, list[float]] = {"new": [], "old": []}
+                for run in range(runs + 1):  # the first round warms the disk cache
+                    for label, src in (("new", root / "src"), ("old", folder / "old" / "src")):
+                        seconds = _fill_process(src, folder, folder / f"{label}.png")
+                        times[label] += [seconds] if run else []
+                same = (folder / "new.png").read_bytes() == (folder / "old.png").read_bytes()
+                ratios = [n / o for n, o in zip(times["new"], times["old"], strict=True)]
+                rows.append({"timing": "fill command", "size": size, "revision": revision,
+                             "new_s": statistics.median(times["new"]),
+                             "old_s": statistics.median(times["old"]),
+                             "ratio": statistics.median(ratios), "same_pixels": same})  # fmt: skip
+                print(json.dumps(rows[-1]), flush=True)
+        finally:
+            subprocess.run([*git, "remove", "--force", str(folder / "old")], check=True)
+    return rows
+
+
+def _fill_process(src: Path, folder: Path, out: Path) -> float:
+    """Seconds of one ``python -m texsynth.cli fill`` of ``folder``'s image and mask, with
+    the package imported from ``src``."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "texsynth.cli", "fill", str(folder / "image.png"),
+               "--mask", str(folder / "mask.png"), "-o", str(out), "-q", "--overwrite"]  # fmt: skip
+    start = time.perf_counter()
+    subprocess.run(command, check=True, env={**os.environ, "PYTHONPATH": str(src)})
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=256)
@@ -256,6 +309,10 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--holes", default=",".join(HOLES))
     parser.add_argument("--times", default="")
+    parser.add_argument(
+        "--against", default=None, metavar="REVISION",
+        help="with --times: also time the fill command as a whole process beside REVISION's",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--sheet", type=Path, default=None)
     args = parser.parse_args()
@@ -279,6 +336,8 @@ def main() -> None:
         tiles(sources, args.tile_sheet)
     if args.times:
         timings([int(s) for s in args.times.split(",")])
+    if args.times and args.against:
+        command_times(args.against, [int(s) for s in args.times.split(",")])
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     if args.sheet:
