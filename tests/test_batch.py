@@ -245,3 +245,29 @@ def test_a_job_can_pool_sources_or_guide_them_into_regions(tmp_path):
     assert guided["facts"]["loss"] == "GuidedGramLoss" and guided["task"]["size"] == [48, 32]
     pooled = json.loads((tmp_path / "out" / "images" / "pooled.json").read_text())
     assert pooled["facts"]["loss"] == "GramLoss" and len(pooled["task"]["sources"]) == 2
+
+
+def test_batch_grids_of_metamers_and_morphs(run_cli, tmp_path):
+    import csv
+
+    from texsynth.image.io import load_image, resample, save_image
+
+    save_image(resample(load_image("builtin:brick").pixels, 128, 128), tmp_path / "b.png")
+    save_image(resample(load_image("builtin:ihc").pixels, 64, 64), tmp_path / "c.png")
+    (tmp_path / "m.yaml").write_text(
+        "defaults: {iters: 3}\ngrid: {images: [b.png], scalings: [0.6, 0.8], seeds: 2}\n"
+        "jobs:\n  - {source: [c.png, b.png], mix: 0.5, iters: 3, size: 32, loss: gram}\n"
+    )
+    result = run_cli("batch", tmp_path / "m.yaml", "-o", tmp_path / "out", "-q")
+    assert result.code == 0, result.err
+    rows = list(csv.DictReader((tmp_path / "out" / "index.csv").open()))
+    assert [r["status"] for r in rows] == ["done"] * 5
+    assert sorted(r["scaling"] for r in rows) == ["", "0.6", "0.6", "0.8", "0.8"]
+    assert [r["mix"] for r in rows if r["mix"]] == ["0.5"]
+    sidecars = [json.loads(p.read_text()) for p in (tmp_path / "out" / "images").glob("*.json")]
+    assert sum("metamer" in s for s in sidecars) == 4
+    assert [s["task"]["mix"] for s in sidecars if "metamer" not in s] == [0.5]
+    stray = tmp_path / "bad.yaml"
+    stray.write_text("jobs:\n  - {source: c.png, fixation: '3,4'}\n")
+    bad = run_cli("batch", stray, "-o", tmp_path / "out2", "-q")
+    assert bad.code != 0 and "applies only to a metamer" in bad.err

@@ -286,3 +286,16 @@ def test_the_synthesis_is_never_drawn_smaller_than_its_source(run_cli, tmp_path)
     )
     assert float(shares["synthesis"]) >= float(shares["source"])
     assert "synthesis 64×64" in page and "source 512×512, shown at 0.12×" in page
+
+
+def test_the_report_shows_controls_metamers_and_morphs(run_cli, color_png, tmp_path):
+    from texsynth.report.cards import collect
+
+    assert run_cli("control", color_png, "-o", tmp_path / "c.png", "-q").code == 0
+    morph = ("synth", color_png, "builtin:brick", "-o", tmp_path / "m.png", "--mix", "0.5")
+    assert run_cli(*morph, "--size", "32", "--iters", "2", "-q").code == 0
+    cards = {card.key: card for card in collect(tmp_path).cards}
+    assert cards["c"].fields["control"] == "phase" and "phase correlation" in cards["c"].numbers
+    assert cards["m"].fields["mix"] == "0.5"
+    assert run_cli("report", tmp_path, "-q").code == 0
+    assert "phase correlation" in (tmp_path / "index.html").read_text()
