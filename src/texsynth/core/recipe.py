@@ -311,6 +311,13 @@ def preset_name(recipe: Recipe) -> str | None:
     return next((name for name, preset in PRESETS.items() if preset == recipe), None)
 
 
+def recorded_preset(recipe: Recipe | str) -> str | None:
+    """The preset a run's sidecar names: the one given by name, or the one the given
+    recipe equals; None for any other recipe."""
+    name = preset_name(recipe) if isinstance(recipe, Recipe) else recipe
+    return name if name in PRESETS else None
+
+
 def preset_values(name: str) -> str:
     """``"presets: default 300, paper 500, draft 100"``, or ``"default: avg"`` when all
     presets share the value."""

@@ -12,10 +12,10 @@
 Both are seeded and keep the image's size; both wrap around by construction (the FFT is
 circular, and shuffled pixels have no structure), so every output tiles.
 
-``make_control``: a matched control of one image, with
-the record its sidecar holds: the control's fields, the input file's fingerprint, and what
-was measured (the amplitude spectrum's error, the phases' correlation with the source's,
-the share of pixels the 8-bit file had to clip).
+``make_control``: a matched control of one image, with the record its sidecar holds: the
+control's fields, the input file's fingerprint, and what was measured (the amplitude
+spectrum's error, the phases' correlation with the source's, the share of pixels the
+8-bit file had to clip).
 """
 
 from __future__ import annotations

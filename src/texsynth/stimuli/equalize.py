@@ -6,10 +6,10 @@ Every function takes the set's luminance as one (N, H, W) float64 stack in [0, 1
 (H, W) boolean ``region`` (the pixels measured and changed; all of them without a mask),
 and returns the new stack; pixels outside the region are returned as they were.
 
-``equalize_set``: a set of images equalised as SHINE does,
-on their luminance so that colour is kept, with each image's statistics before and after
-and its SSIM to the original; and the files ``texsynth equalize`` writes (the images, a
-CSV, a plot, a sidecar).
+``equalize_set``: a set of images equalised as SHINE does, on their luminance so that
+colour is kept, with each image's statistics before and after and its SSIM to the
+original; and the files ``texsynth equalize`` writes (the images, a CSV, a plot, a
+sidecar).
 """
 
 from __future__ import annotations

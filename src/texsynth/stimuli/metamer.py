@@ -21,7 +21,7 @@ import torch
 from ..core.devices import check_memory
 from ..core.errors import TexsynthError
 from ..core.provenance import fingerprint
-from ..core.recipe import PRESETS, Recipe, Task, make_recipe, preset_name
+from ..core.recipe import Recipe, Task, make_recipe, recorded_preset
 from ..core.stimuli import Metamer
 from ..image.io import load_image
 from ..image.windows import PoolingWindows, SparseWindows
@@ -53,7 +53,7 @@ def make_metamer(
     :class:`TextureModel`, as for ``synthesize``."""
     if metamer.image is None or metamer.scaling is None:
         raise TexsynthError("a metamer needs an image and a scaling (--scaling S)")
-    base = preset_name(recipe) if isinstance(recipe, Recipe) else recipe
+    preset = recorded_preset(recipe)
     given = make_recipe(recipe, **overrides)  # recorded as given: replays the same
     recipe = dataclasses.replace(given, scales=1, structure="off")
     target = prepare_target(metamer.image, None, recipe, None, device, weights, verify_weights,
@@ -89,7 +89,6 @@ def make_metamer(
     inputs = list(target.inputs)
     if metamer.init is not None and Path(metamer.init).is_file():
         inputs.append(fingerprint(metamer.init, "init", (width, height)))
-    preset = base if base in PRESETS else None
     return SynthesisResult(image, given, task, [record], facts, preset, tuple(inputs),
                            metamer=section)  # fmt: skip
 

@@ -34,7 +34,7 @@ import torch
 from ..core.edits import Edit
 from ..core.errors import TexsynthError
 from ..core.provenance import file_sha256
-from ..core.recipe import PRESETS, Recipe, Task, make_recipe, preset_name
+from ..core.recipe import Recipe, Task, make_recipe, recorded_preset
 from ..features.weights import Weights
 from ..image.canvas import Canvas, canvas_for, default_band
 from ..image.io import ImageLike
@@ -146,12 +146,11 @@ def edit(
     by keyword as in ``synthesize``; the structure terms and the tiled Gram loss do not
     apply to edits (the loss is :class:`GuidedGramLoss` over the hole).
     """
-    base = preset_name(recipe) if isinstance(recipe, Recipe) else recipe
+    preset = recorded_preset(recipe)
     recipe = make_recipe(recipe, **overrides)
     if not canvas.known.any() and not sources:
         raise TexsynthError("the mask covers the whole image; give --source images of the texture")
     size = (canvas.width, canvas.height)
-    preset = base if base in PRESETS else None
     if canvas.start is not None and not refine and not sources:
         # The patch fill is the result: no network, no weights (nothing would move it).
         image = canvas.composite(canvas.start.float().clamp(0, 1))

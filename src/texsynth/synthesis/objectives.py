@@ -13,10 +13,7 @@ from ..core.registry import LOSSES, STRUCTURES
 from ..image.lattice import Lattice
 from ..losses.objective import ObjectiveTarget, pixel_histogram, spectrum_constraint
 from ..losses.terms import IMAGE, CalibratedSum, Loss
-from ..statistics.gram import (
-    StatisticsCache,
-    TextureStatistics,
-)
+from ..statistics.gram import StatisticsCache, TextureStatistics
 from ..statistics.model import TextureModel
 from .scales import Scale
 from .target import PreparedTarget, scale_source

@@ -20,16 +20,12 @@ from typing import Any
 import torch
 
 from ..core.errors import TexsynthError
-from ..core.recipe import PRESETS, Recipe, Task, make_recipe, preset_name
+from ..core.recipe import PRESETS, Recipe, Task, make_recipe, recorded_preset
 from ..features.weights import Weights
 from ..image.color import colorize
-from ..image.io import (
-    ImageLike,
-)
+from ..image.io import ImageLike
 from ..optimize.lbfgs import Callback
-from ..statistics.gram import (
-    StatisticsCache,
-)
+from ..statistics.gram import StatisticsCache
 from ..statistics.model import TextureModel
 from .driver import ScaleSetup, run_plan, start_image, stop_rule
 from .hooks import RunHooks
@@ -91,7 +87,7 @@ def synthesize(
     """
     if model is not None and any(overrides.get(k) is not None for k in MODEL_FIELDS):
         raise TexsynthError(f"model= fixes {', '.join(MODEL_FIELDS)}; give them to the model")
-    base = preset_name(recipe) if isinstance(recipe, Recipe) else recipe
+    preset = recorded_preset(recipe)
     recipe = make_recipe(recipe, **overrides)
     hooks = RunHooks(callback, snapshot_every, snapshot_dir, progress, overwrite)
     target = prepare_target(
@@ -113,7 +109,6 @@ def synthesize(
         target.recorded_sources, (target.width, target.height), seed, target.guide_name, mix
     )
     facts = target.facts(objective.loss, recipe.optimizer)
-    preset = base if base in PRESETS else None
     return SynthesisResult(image, recipe, task, records, facts, preset, target.inputs)
 
 
