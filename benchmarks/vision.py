@@ -118,7 +118,7 @@ def metamers(args, model: TextureModel, folder: Path) -> list[dict]:
                 feats = model.features(source[None])
                 targets = {n: window_grams(feats[n].float(), windows[n])[0] for n in model.layers}
                 plain_errors = window_errors(model.features(plain[None]), targets, windows)
-            m = made.metamer
+            m = made.section
             rows.append({
                 "image": name, "scaling": s, "windows": m["windows"], "seconds": seconds,
                 "iterations": made.iterations,
@@ -144,7 +144,7 @@ def costs(args, model: TextureModel, folder: Path) -> list[dict]:
     rows.append({
         "side": 512, "whole_run": True, "iterations": made.iterations,
         "seconds_in_all": time.perf_counter() - began,
-        "median_window_error": made.metamer["median_window_gram_error"],
+        "median_window_error": made.section["median_window_gram_error"],
         "peak_rss_gib_so_far": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
     })  # fmt: skip
     save_image(made.image, folder / "metamer_512.png")
@@ -159,7 +159,7 @@ def cost(args, model: TextureModel, folder: Path, side: int) -> dict:
     made = make_metamer(Metamer(str(path), 0.5), iters=args.cost_iters, stop_change=0.0,
                         model=model)  # fmt: skip
     row = {
-        "side": side, "windows": made.metamer["windows"], "iterations": made.iterations,
+        "side": side, "windows": made.section["windows"], "iterations": made.iterations,
         "seconds_per_iteration": made.wall_time / max(1, made.iterations),
         "seconds_in_all": time.perf_counter() - began,
         "peak_rss_gib_so_far": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,

@@ -90,6 +90,7 @@ def test_help_lists_every_recipe_field_with_every_presets_value(run_cli, command
 
 def test_a_manifest_with_every_recipe_field_reaches_the_synthesis(tmp_path, monkeypatch):
     import texsynth.batch as batch
+    import texsynth.synthesis.run as run
 
     assert {*EVERY_FIELD, *ELSEWHERE} == {name for name, _ in declared(Recipe)}, "cover each"
     made = []
@@ -99,7 +100,7 @@ def test_a_manifest_with_every_recipe_field_reaches_the_synthesis(tmp_path, monk
         made.append(result)
         return result
 
-    monkeypatch.setattr(batch.jobs, "synthesize", recording)
+    monkeypatch.setattr(run, "synthesize", recording)  # what a batch job of a synthesis calls
     job = {"source": "builtin:ihc", "size": 64, "seed": 3} | EVERY_FIELD
     manifest = tmp_path / "every.yaml"
     manifest.write_text(json.dumps({"jobs": [job]}))  # JSON is YAML

@@ -8,6 +8,7 @@ has the recorded hash, so a re-run skips finished jobs and redoes interrupted on
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -20,9 +21,9 @@ from ..core.errors import OUT_OF_MEMORY, OutputError, TexsynthError, out_of_memo
 from ..core.files import check_replaceable, sidecar_path, text_writer, write_files, write_text
 from ..core.job_index import INDEX, INDEX_COLUMNS, cell, is_texsynth_index
 from ..core.provenance import file_sha256
+from ..core.registry import resolve
 from ..statistics.gram import StatisticsCache
 from ..statistics.model import TextureModel
-from ..synthesis.run import synthesize
 from ..synthesis.target import warm_statistics
 from .manifest import Job
 
@@ -73,25 +74,14 @@ def run_job(
     out = Path(outdir)
     start = time.perf_counter()
     try:
-        result = (
-            _edited(job, weights_path, device, force)
-            if job.edit
-            else _metamer(job, weights_path, device, force)
-            if job.metamer
-            else synthesize(
-                job.resolved_sources(),
-                job.task.size,
-                job.preset,
-                **dict(job.overrides),
-                seed=job.task.seed,
-                guide=job.resolved_guide(),
-                mix=job.task.mix,
-                weights=weights_path,
-                device=device,
-                statistics_cache=cache,
-                force=force,
-            )
+        kind = job.kind
+        options = dict(job.overrides) | {"weights": weights_path, "device": device, "force": force}
+        if kind.shares_statistics:
+            options["statistics_cache"] = cache
+        task = dataclasses.replace(
+            job.task, sources=tuple(job.resolved_sources()), guide=job.resolved_guide()
         )
+        result = resolve(kind.runner)(job.resolved_settings(), job.preset, task=task, **options)
         write_job_files(out, job, result)
         return {
             "job_id": job.id,
@@ -110,31 +100,6 @@ def run_job(
             "final_loss": None,
             "wall_s": time.perf_counter() - start,
         }
-
-
-def _edited(job: Job, weights_path: str | None, device: str, force: bool) -> Any:
-    from ..synthesis.edit import edit_image
-
-    return edit_image(
-        job.resolved_edit(),
-        job.preset,
-        **dict(job.overrides),
-        sources=job.resolved_sources(),
-        size=job.task.size,
-        seed=job.task.seed,
-        weights=weights_path,
-        device=device,
-        force=force,
-    )
-
-
-def _metamer(job: Job, weights_path: str | None, device: str, force: bool) -> Any:
-    from ..stimuli.metamer import make_metamer
-
-    return make_metamer(
-        job.resolved_metamer(), job.preset, **dict(job.overrides), seed=job.task.seed,
-        weights=weights_path, device=device, force=force,
-    )  # fmt: skip
 
 
 def write_job_files(outdir: Path, job: Job, result: Any) -> None:
@@ -171,7 +136,7 @@ def shared_statistics(
     cache = StatisticsCache()
     models: dict[tuple, TextureModel] = {}
     for job in jobs:
-        if job.edit is not None or job.metamer is not None:  # their statistics are their own
+        if not job.kind.shares_statistics:  # an edit's or a metamer's are its own image's
             continue
         recipe = job.recipe()
         key = (recipe.network, recipe.layers, recipe.layer_weights, recipe.pool)
@@ -205,10 +170,10 @@ def _written_by_texsynth(index: Path) -> bool:
 
 
 def _varied(job: Job) -> list[tuple[str, Any]]:
-    """The job's own settings beside its task: recipe fields, a morph's mix, a metamer's."""
+    """The job's own settings beside its task: recipe fields, a morph's mix, and those its
+    kind of run shows in the index (a metamer's scaling and fixation)."""
     extra = [("mix", job.task.mix)] if job.task.mix is not None else []
-    if job.metamer is not None:
-        extra += [("scaling", job.metamer.scaling), ("fixation", job.metamer.fixation)]
+    extra += [(name, getattr(job.settings, name)) for name in job.kind.index_fields]
     return list(job.overrides) + [(k, v) for k, v in extra if v is not None]
 
 

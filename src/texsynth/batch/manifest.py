@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.edits import Edit
 from ..core.errors import TexsynthError
+from ..core.kinds import KINDS, RunKind, kind_of_settings
 from ..core.options import OptionSpec, aliases, declared
 from ..core.recipe import PRESET, Recipe, Task, make_recipe
-from ..core.stimuli import Metamer
 
 # Recipe fields that every job's spec names, given or not, as specs did before recipes:
 # jobs of manifests written then keep their ids (file names) and resume.
@@ -47,13 +46,17 @@ def _plain_name(value: Any) -> str:
 NAME = OptionSpec("The job's file name (default: built from its fields).", _plain_name)
 
 
+def batch_kinds() -> list[RunKind]:
+    """The kinds of run a manifest can ask for besides a synthesis (an edit, a metamer …)."""
+    return [kind for kind in KINDS.values() if kind.trigger and kind.fields is not None]
+
+
 def manifest_fields() -> dict[str, tuple[str, OptionSpec]]:
     """Every name a manifest may use → (field, spec): the task's, preset, name, the recipe's,
-    and an edit's (``edit: fill`` with ``image:``, ``mask:`` …)."""
-    specs = [
-        *declared(Task), ("preset", PRESET), ("name", NAME), *declared(Recipe), *declared(Edit),
-        *declared(Metamer),
-    ]  # fmt: skip
+    and those of each kind of run a job can be (``edit: fill`` with ``image:``, ``mask:`` …;
+    a metamer's ``scaling:`` …)."""
+    specs = [*declared(Task), ("preset", PRESET), ("name", NAME), *declared(Recipe)]
+    specs += [spec for kind in batch_kinds() for spec in declared(kind.fields)]  # type: ignore[arg-type]
     return {alias: (name, spec) for name, spec in specs for alias in aliases(name, spec)}
 
 
@@ -65,18 +68,21 @@ class Job:
     preset: str = "default"
     overrides: tuple[tuple[str, Any], ...] = ()  # (recipe field, value), sorted by field
     name: str | None = None
-    edit: Edit | None = None  # an edit of an image, instead of a synthesis from noise
-    metamer: Metamer | None = None  # a metamer of an image (a job with a scaling)
+    # The declared settings of the job's kind of run (an Edit, a Metamer …; None: a
+    # synthesis from noise).
+    settings: Any = None
     # Where the job came from, for messages; relative paths are found from base_dir.
     where: str = field(default="", compare=False)
     base_dir: str = field(default=".", compare=False)
 
     @property
+    def kind(self) -> RunKind:
+        return kind_of_settings(self.settings)
+
+    @property
     def source(self) -> str:
-        if self.edit is not None and not self.task.sources:
-            return self.edit.image or ""
-        if self.metamer is not None:
-            return self.metamer.image or ""
+        if self.settings is not None and not self.task.sources:
+            return self.settings.image or ""
         return ";".join(self.task.sources)
 
     def recipe(self) -> Recipe:
@@ -99,12 +105,8 @@ class Job:
             out["guide"] = self.task.guide
         if self.task.mix is not None:
             out["mix"] = self.task.mix
-        if self.metamer is not None:
-            out |= {k: v for k, v in self.metamer.as_dict().items() if v is not None}
-        if self.edit is not None:
-            out |= {"edit": self.edit.kind} | {
-                k: v for k, v in self.edit.as_dict().items() if k != "kind"
-            }
+        if self.settings is not None:
+            out |= self.kind.spec_of(self.settings)
         out |= given
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
@@ -116,9 +118,8 @@ class Job:
         first = self.source.split(";")[0].removeprefix("builtin:")
         stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(first).stem)
         size = f"{self.task.size[0]}x{self.task.size[1]}" if self.task.size else "srcsize"
-        stem += f"-{self.edit.kind}" if self.edit else ""
+        stem += self.kind.tag_of(self.settings) if self.settings is not None else ""
         stem += f"-mix{self.task.mix:g}" if self.task.mix is not None else ""
-        stem += f"-metamer{self.metamer.scaling:g}" if self.metamer else ""
         return f"{stem}-{self.preset}-{size}-seed{self.task.seed}-{digest[:8]}"
 
     def _resolved(self, path: str) -> str:
@@ -132,21 +133,13 @@ class Job:
     def resolved_guide(self) -> str | None:
         return None if self.task.guide is None else self._resolved(self.task.guide)
 
-    def resolved_edit(self) -> Edit | None:
-        """The edit with its image and mask found from ``base_dir``."""
-        if self.edit is None:
+    def resolved_settings(self) -> Any:
+        """The kind's settings with the files they name found from ``base_dir``."""
+        if self.settings is None:
             return None
-        mask = None if self.edit.mask is None else self._resolved(self.edit.mask)
-        image = self._resolved(self.edit.image or "")
-        return dataclasses.replace(self.edit, image=image, mask=mask)
-
-    def resolved_metamer(self) -> Metamer | None:
-        """The metamer with its image and start found from ``base_dir``."""
-        if self.metamer is None:
-            return None
-        init = None if self.metamer.init is None else self._resolved(self.metamer.init)
-        image = self._resolved(self.metamer.image or "")
-        return dataclasses.replace(self.metamer, image=image, init=init)
+        files = {name: getattr(self.settings, name) for name in self.kind.files}
+        found = {name: self._resolved(path) for name, path in files.items() if path is not None}
+        return dataclasses.replace(self.settings, **found)
 
     def overridden(self, preset: str | None, fields: Mapping[str, Any]) -> Job:
         """This job with another preset and/or recipe fields (the command line's)."""
@@ -171,14 +164,12 @@ def make_job(values: Mapping[str, Any], where: str, base_dir: str) -> Job:
     if unknown:
         names = ", ".join(n for n in known if n != "sources")
         raise ManifestError(f"{where}: unknown field {unknown[0]!r}; known fields: {names}")
-    editing = values.get("edit", values.get("kind")) not in (None, "")
-    pooling = not editing and values.get("scaling") not in (None, "")
-    if pooling and values.get("image") in (None, ""):
-        raise ManifestError(f"{where}: the metamer has no image")
-    if not (editing or pooling) and values.get("source", values.get("sources")) in (None, ""):
+    given = {k for k, v in values.items() if v not in (None, "")}
+    kind = _kind_asked(given, known)
+    if kind.fields is not None and "image" not in given:
+        raise ManifestError(f"{where}: the {kind.name} has no image")
+    if kind.fields is None and not given & {"source", "sources"}:
         raise ManifestError(f"{where}: the job has no source")
-    if editing and values.get("image") in (None, ""):
-        raise ManifestError(f"{where}: the edit has no image")
     parsed: dict[str, Any] = {}
     for key, value in values.items():
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -188,23 +179,47 @@ def make_job(values: Mapping[str, Any], where: str, base_dir: str) -> Job:
             parsed[name] = spec.parse(value)
         except ValueError as exc:
             raise ManifestError(f"{where}: {key}: {exc}") from None
+    _refuse_strays(parsed, kind, where)
     task = Task(
         **{f.name: parsed.pop(f.name) for f in dataclasses.fields(Task) if f.name in parsed}
     )
-    metamer = None
-    stray = [n for n in ("scaling", "fixation", "init") if n in parsed]
-    if stray and not pooling:
-        raise ManifestError(f"{where}: {', '.join(stray)} applies only to a metamer (scaling: S)")
-    if pooling:
-        names = [f.name for f in dataclasses.fields(Metamer)]
-        metamer = Metamer(**{n: parsed.pop(n) for n in names if n in parsed})
-    edit = {f.name: parsed.pop(f.name) for f in dataclasses.fields(Edit) if f.name in parsed}
+    settings = None
+    if kind.fields is not None:
+        names = [f.name for f in dataclasses.fields(kind.fields)]
+        settings = kind.fields(**{n: parsed.pop(n) for n in names if n in parsed})
     preset, name = parsed.pop("preset", "default"), parsed.pop("name", None)
     overrides = tuple(sorted(parsed.items()))
-    made = Edit(**edit) if editing else None
-    if edit and not editing:
-        raise ManifestError(f"{where}: {', '.join(edit)} applies only to an edit (edit: fill, …)")
-    return Job(task, preset, overrides, name, made, metamer, where=where, base_dir=base_dir)
+    return Job(task, preset, overrides, name, settings, where=where, base_dir=base_dir)
+
+
+def _kind_asked(given: set[str], known: Mapping[str, tuple[str, OptionSpec]]) -> RunKind:
+    """The kind of run whose trigger field (``edit:``, ``scaling:`` …) a job gives first in
+    the declared order of kinds; none: a synthesis."""
+    for kind in batch_kinds():
+        if any(known[key][0] == kind.trigger for key in given):
+            return kind
+    return KINDS["synthesis"]
+
+
+def _refuse_strays(parsed: dict[str, Any], kind: RunKind, where: str) -> None:
+    """Refuse the settings of another kind of run (a mask on a metamer), and task fields
+    that this kind does not read (a mix on an edit), rather than ignore them."""
+    own = {f.name for f in dataclasses.fields(kind.fields)} if kind.fields else set()
+    for other in batch_kinds():
+        stray = [f.name for f in dataclasses.fields(other.fields) if f.name in parsed]  # type: ignore[arg-type]
+        stray = [name for name in stray if name not in own]
+        if other is not kind and stray:
+            raise ManifestError(
+                f"{where}: {', '.join(stray)} applies only to {_a(other.name)} ({other.hint})"
+            )
+    unread = [f.name for f in dataclasses.fields(Task) if f.name in parsed]
+    unread = [name for name in unread if name not in kind.task_fields]
+    if unread:
+        raise ManifestError(f"{where}: {', '.join(unread)} does not apply to {_a(kind.name)}")
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
 def manifest_text(path: Path) -> str:

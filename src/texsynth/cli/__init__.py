@@ -17,16 +17,15 @@ import click
 
 from .. import __version__
 from ..core.errors import OUT_OF_MEMORY, TexsynthError, out_of_memory
+from ..core.kinds import KINDS
 from .analyze import analyze
 from .batch import EXIT_ERROR, batch
-from .control import control
-from .edit import extend, fill, tile
 from .equalize import equalize
 from .evaluate import evaluate
 from .figure import figure
 from .info import info
-from .metamer import metamer
 from .report import report
+from .runs import run_command
 from .sample import sample
 from .synth import synth
 from .train import train
@@ -39,8 +38,11 @@ def cli() -> None:
     """Texture synthesis with convolutional neural networks (Gatys, Ecker & Bethge 2015)."""
 
 
-COMMANDS = (synth, fill, extend, tile, metamer, control, equalize, train, sample, batch, report,
-            analyze, evaluate, figure, info, weights)  # fmt: skip
+# The commands of every kind of run that declares some (fill, extend, tile, metamer,
+# control, …) come from its declaration (texsynth.core.kinds), after synth.
+MADE = tuple(run_command(kind, c) for kind in KINDS.values() for c in kind.commands)
+COMMANDS = (synth, *MADE, equalize, train, sample, batch, report, analyze, evaluate, figure,
+            info, weights)  # fmt: skip
 for command in COMMANDS:
     cli.add_command(command)
 

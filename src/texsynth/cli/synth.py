@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..core.errors import OutputError, TexsynthError
+from ..core.errors import TexsynthError
 from ..core.recipe import Task
 from .options import (
     device_option,
@@ -24,13 +23,7 @@ from .options import (
     trust_option,
     weights_option,
 )
-
-
-def check_image_extension(path: Path) -> None:
-    from PIL import Image
-
-    if path.suffix and path.suffix.lower() not in Image.registered_extensions():
-        raise OutputError(f"unknown image format {path.suffix!r} for {path}; use .png")
+from .runs import check_image_extension, check_replay_inputs, recorded_run, write_run
 
 
 @click.command()
@@ -139,8 +132,6 @@ def _one_synthesis(
     meta_path: Path,
     settings: dict[str, Any],
 ) -> None:
-    from ..core.files import text_writer, write_files
-    from ..image.io import image_writer
     from ..synthesis.run import synthesize
 
     result = synthesize(
@@ -153,15 +144,7 @@ def _one_synthesis(
         mix=task.get("mix"),
         **settings,
     )
-    sidecar = json.dumps(result.record(), indent=2) + "\n"
-    # Image and sidecar land together, and over nothing that appeared during the run.
-    write_files(
-        [
-            (output, image_writer(result.image, output)),
-            (meta_path, text_writer(sidecar)),
-        ],
-        settings["overwrite"],
-    )
+    write_run(result, output, meta_path, settings["overwrite"])
     if settings["progress"]:
         click.echo(_summary(result, output, meta_path), err=True)
 
@@ -174,15 +157,11 @@ def _replayed(
     strict: bool = False,
 ) -> tuple[Any, dict[str, Any]]:
     """The base recipe and the task: a replayed sidecar's, with what the command line gives."""
-    from ..core.sidecar import load_run
-
     if recipe_file is None:
         if not sources:
             raise click.UsageError("give SOURCES, or --recipe OUT.json to replay a run")
         return preset or "default", {"sources": sources} | given
-    if preset is not None:
-        raise click.UsageError("--recipe replaces --preset; give one of them")
-    run = load_run(recipe_file)
+    run = recorded_run(recipe_file, preset)
     recorded = {k: v for k, v in run.task.as_dict().items() if v not in (None, [])}
     task = recorded | ({"sources": sources} if sources else {}) | given
     in_memory = [s for s in task.get("sources", ()) if s.startswith("<")]
@@ -197,21 +176,6 @@ def _replayed(
         recipe_file, run.inputs, [*task["sources"], task.get("guide") or ""], strict
     )
     return run.recipe, task
-
-
-def check_replay_inputs(recipe_file: Path, inputs: Any, paths: list[str], strict: bool) -> None:
-    """Warn (or with ``strict`` refuse) when a file the run read has changed since."""
-    import warnings
-
-    from ..core.provenance import changed_inputs
-
-    changes = changed_inputs(list(inputs), [p for p in paths if p and not p.startswith("builtin:")])
-    if not changes:
-        return
-    told = f"{'; '.join(changes)} since {recipe_file} was recorded"
-    if strict:
-        raise TexsynthError(f"{told}; the replay would differ (drop --strict to run it anyway)")
-    warnings.warn(f"{told}: the replay will not give the recorded image", stacklevel=2)
 
 
 def _summary(result: Any, output: Path, meta_path: Path) -> str:

@@ -8,12 +8,27 @@ An option's ``scope`` names the edits it applies to; one without a scope applies
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import TexsynthError
 from .options import choice, declare, declared, optional, path_text, whole_number
 
 EDIT_KINDS: tuple[str, ...] = ("fill", "extend", "tile")
+# What each kind of edit does, as its command's help says it.
+SUMMARIES = {
+    "fill": "Fill a hole in IMAGE: the mask's white pixels are synthesised from the texture "
+    "around them (or from --source images), and every other pixel is kept byte for byte. A "
+    "grey mask is thresholded at 50%; without --mask, IMAGE's transparent pixels are the hole.",
+    "extend": "Extend IMAGE beyond its borders: IMAGE is placed unchanged at --anchor of a "
+    "--size canvas, and the rest is synthesised.",
+    "tile": "Make IMAGE tile: a --band px frame along the edges is re-synthesised so that "
+    "the output wraps around with no seam; the middle of IMAGE is kept unchanged.",
+}
+# What an edit's sidecar section records besides its declared fields.
+EDIT_FACTS = frozenset({"image_sha256", "mask_sha256", "hole_pixels", "placed"})
+SHA256 = re.compile(r"[0-9a-f]{64}")
 # Where ``extend`` puts the image: the middle, a side (n, s, e, w) or a corner.
 ANCHORS: tuple[str, ...] = ("center", "n", "s", "e", "w", "ne", "nw", "se", "sw")
 
@@ -73,3 +88,19 @@ def edit_options(kind: str) -> list[str]:
         for name, spec in declared(Edit)
         if name not in ("kind", "image") and (not spec.scope or kind in spec.scope)
     ]
+
+
+def check_edit_facts(edit: dict[str, Any], where: str) -> None:
+    """Refuse an edit section whose recorded facts are not what texsynth writes."""
+    for key in ("image_sha256", "mask_sha256"):
+        if key in edit and not (isinstance(edit[key], str) and SHA256.fullmatch(edit[key])):
+            raise TexsynthError(f"{where}: {key} is not 64 hexadecimal digits")
+    placed = edit.get("placed")
+    if placed is not None and not (
+        isinstance(placed, list) and len(placed) == 4
+        and all(type(v) is int and 0 <= v <= 65_536 for v in placed)
+    ):  # fmt: skip
+        raise TexsynthError(f"{where}: placed is not [left, top, width, height] in pixels")
+    hole = edit.get("hole_pixels")
+    if hole is not None and (type(hole) is not int or hole < 0):
+        raise TexsynthError(f"{where}: hole_pixels is not a whole number")

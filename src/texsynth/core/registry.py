@@ -48,6 +48,14 @@ STARTS: tuple[str, ...] = ("noise", "generator")
 ENGINES: tuple[str, ...] = ("local", "dask", "dask-local")
 
 
+def resolve(target: str | Callable[..., Any]) -> Callable[..., Any]:
+    """The object ``"module:attribute"`` names, imported now (or ``target`` itself)."""
+    if not isinstance(target, str):
+        return target
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
 @dataclass(frozen=True)
 class Entry:
     target: str | Callable[..., Any]  # "module:attribute", or the object itself
@@ -82,11 +90,7 @@ class Registry:
                 f"unknown {self.kind} {name!r}; choose one of: {', '.join(self._entries)}"
             )
         if name not in self._resolved:
-            target = self._entries[name].target
-            if isinstance(target, str):
-                module, _, attribute = target.partition(":")
-                target = getattr(importlib.import_module(module), attribute)
-            self._resolved[name] = target
+            self._resolved[name] = resolve(self._entries[name].target)
         return self._resolved[name]
 
 

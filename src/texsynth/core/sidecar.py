@@ -3,8 +3,9 @@
 :func:`check_sections` refuses, in one line naming the file and the field, a sidecar with
 a section texsynth does not write, a key no section of that name holds, or a value of the
 wrong kind: the recipe and task (by their declarations, elsewhere), and here the inputs,
-the edit, the metamer, the control, and the sections that are only facts (which must be
-mappings). A sidecar that passes can be replayed; one that does not never starts work.
+each kind of run's section (by :mod:`texsynth.core.kinds`), and the sections that are only
+facts (which must be mappings). A sidecar that passes can be replayed; one that does not
+never starts work.
 """
 
 from __future__ import annotations
@@ -18,47 +19,49 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .edits import Edit
 from .errors import TexsynthError
+from .kinds import KINDS, RunKind, kind_of_record
 from .options import declared
 from .recipe import Recipe, Task, fields_from, get_preset
-from .stimuli import Control, Metamer
 
-# Every top-level section a texsynth sidecar holds (a synthesis, an edit, a metamer, a
-# control, a generator sample, a batch job).
-SECTIONS = {
-    "texsynth_version", "preset", "recipe", "task", "inputs", "facts", "versions", "edit",
-    "metamer", "control", "generator", "job_id", "job", "manifest_line", "image",
-    "image_sha256",
+# The sections every sidecar may hold; each kind of run adds its own (texsynth.core.kinds).
+BASE_SECTIONS = {
+    "texsynth_version", "preset", "recipe", "task", "inputs", "facts", "versions", "job_id",
+    "job", "manifest_line", "image", "image_sha256",
 }  # fmt: skip
 INPUT_KEYS = {"role", "path", "bytes", "sha256", "pixels"}
-# What an edit's and a metamer's sections record besides their declared fields.
-EDIT_FACTS = {"image_sha256", "mask_sha256", "hole_pixels", "placed"}
-METAMER_FACTS = {
-    "windows", "rings", "sectors", "fovea_radius_px", "window_eccentricity_px",
-    "window_gram_error", "median_window_gram_error", "fovea_max_pixel_error",
-    "periphery_rms_pixel_difference",
-}  # fmt: skip
 SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def sections() -> set[str]:
+    """Every top-level section a texsynth sidecar may hold."""
+    return BASE_SECTIONS | {kind.section for kind in KINDS.values() if kind.section}
 
 
 def check_sections(data: dict[str, Any], where: Path) -> None:
     """Refuse a sidecar (``data``, read from ``where``) any of whose sections does not fit."""
-    unknown = sorted(set(data) - SECTIONS)
+    unknown = sorted(set(data) - sections())
     if unknown:
         raise TexsynthError(f"{where}: unknown section {unknown[0]!r} (not a texsynth sidecar)")
-    for name in ("facts", "versions", "generator", "job"):
+    for name in ("facts", "versions", "job"):
         if name in data and not isinstance(data[name], dict):
             raise TexsynthError(f"{where}: '{name}' must be a JSON object")
     if "inputs" in data:
         _inputs(data["inputs"], where)
-    if "edit" in data:
-        _section(data["edit"], Edit, EDIT_FACTS, f"{where}: edit")
-        _edit_facts(data["edit"], f"{where}: edit")
-    if "metamer" in data:
-        _section(data["metamer"], Metamer, METAMER_FACTS, f"{where}: metamer")
-    if "control" in data:
-        _section(data["control"], Control, set(), f"{where}: control")
+    for kind in KINDS.values():
+        if kind.section in data:
+            _kind_section(kind, data[kind.section], where)
+
+
+def _kind_section(kind: RunKind, section: Any, where: Path) -> None:
+    """A kind's section: its declared fields and facts, or (none declared) an object."""
+    if kind.fields is None:
+        if not isinstance(section, dict):
+            raise TexsynthError(f"{where}: '{kind.section}' must be a JSON object")
+        return
+    _section(section, kind.fields, kind.facts, f"{where}: {kind.section}")
+    if kind.check is not None:
+        kind.check(section, f"{where}: {kind.section}")
 
 
 def _section(section: Any, cls: type, facts: set[str], where: str) -> None:
@@ -74,21 +77,6 @@ def _section(section: Any, cls: type, facts: set[str], where: str) -> None:
     for key in facts & set(section):
         if not _plain(section[key]):
             raise TexsynthError(f"{where}: {key} is not a number, text or list of them")
-
-
-def _edit_facts(edit: dict[str, Any], where: str) -> None:
-    for key in ("image_sha256", "mask_sha256"):
-        if key in edit and not (isinstance(edit[key], str) and SHA256.fullmatch(edit[key])):
-            raise TexsynthError(f"{where}: {key} is not 64 hexadecimal digits")
-    placed = edit.get("placed")
-    if placed is not None and not (
-        isinstance(placed, list) and len(placed) == 4
-        and all(type(v) is int and 0 <= v <= 65_536 for v in placed)
-    ):  # fmt: skip
-        raise TexsynthError(f"{where}: placed is not [left, top, width, height] in pixels")
-    hole = edit.get("hole_pixels")
-    if hole is not None and (type(hole) is not int or hole < 0):
-        raise TexsynthError(f"{where}: hole_pixels is not a whole number")
 
 
 def _inputs(inputs: Any, where: Path) -> None:
@@ -121,36 +109,44 @@ def _plain(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class RecordedRun:
-    """A sidecar read back: the recipe, and the task it ran (sources, size, seed, guide)."""
+    """A sidecar read back: its kind of run, the recipe, the task it ran (sources, size,
+    seed, guide), the input files as they were, and its kind's section."""
 
     recipe: Recipe
     task: Task
     inputs: tuple[dict[str, Any], ...] = ()  # the input files as they were (provenance)
-    edit: dict[str, Any] = dataclasses.field(default_factory=dict)  # an edit's section, if any
+    kind: RunKind = dataclasses.field(default_factory=lambda: KINDS["synthesis"])
+    section: dict[str, Any] = dataclasses.field(default_factory=dict)  # the kind's, if any
 
 
 def load_run(path: str | os.PathLike) -> RecordedRun:
     """Read a sidecar (or a recipe file: ``{"preset": …, "recipe": {…}}`` or bare fields).
 
-    Recipe fields the file leaves out come from its preset (default: ``default``).
+    Recipe fields the file leaves out come from its preset (default: ``default``); a kind
+    of run made without a recipe (a control) reads as the default recipe.
     """
     p = Path(path)
     data = read_record(p)
     if "parameters" in data and "recipe" not in data:
         raise TexsynthError(f"{p} is a sidecar of texsynth before recipes; it cannot be replayed")
-    fields = data.get("recipe", {k: v for k, v in data.items() if k not in ("preset", "task")})
-    if not isinstance(fields, dict):
-        raise TexsynthError(f"{p}: 'recipe' must be a JSON object")
-    base = get_preset(str(data.get("preset") or "default"))
-    recipe = dataclasses.replace(base, **fields_from(Recipe, fields, f"{p}: recipe"))
+    kind = kind_of_record(data)
+    recipe = _recipe(data, p) if kind.recipe else get_preset("default")
     task_fields = data.get("task") or {}
     if isinstance(task_fields, dict):  # an edit from its own image records no sources
         task_fields = {k: v for k, v in task_fields.items() if v != []}
     task = Task(**fields_from(Task, task_fields, f"{p}: task")) if task_fields else Task()
     inputs = data.get("inputs")
     inputs = [item for item in inputs if isinstance(item, dict)] if isinstance(inputs, list) else []
-    edit = data.get("edit")
-    return RecordedRun(recipe, task, tuple(inputs), edit if isinstance(edit, dict) else {})
+    section = data.get(kind.section) if kind.section else {}
+    return RecordedRun(recipe, task, tuple(inputs), kind, section)
+
+
+def _recipe(data: dict[str, Any], where: Path) -> Recipe:
+    fields = data.get("recipe", {k: v for k, v in data.items() if k not in ("preset", "task")})
+    if not isinstance(fields, dict):
+        raise TexsynthError(f"{where}: 'recipe' must be a JSON object")
+    base = get_preset(str(data.get("preset") or "default"))
+    return dataclasses.replace(base, **fields_from(Recipe, fields, f"{where}: recipe"))
 
 
 def read_record(path: str | os.PathLike) -> dict[str, Any]:
@@ -164,7 +160,7 @@ def read_record(path: str | os.PathLike) -> dict[str, Any]:
         raise TexsynthError(f"cannot read recipe file {p}: {exc}") from None
     if not isinstance(data, dict):
         raise TexsynthError(f"{p}: a recipe file holds a JSON object")
-    if "recipe" in data or "control" in data:  # a sidecar, not bare recipe fields
+    if "recipe" in data or set(data) & sections() - BASE_SECTIONS:  # a sidecar, not a recipe
         check_sections(data, p)
     return data
 

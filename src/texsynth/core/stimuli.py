@@ -23,6 +23,12 @@ from .options import (
 from .recipe import MAX_SEED
 
 CONTROL_KINDS: tuple[str, ...] = ("phase", "pixels")
+# What a metamer's sidecar section records besides its declared fields.
+METAMER_FACTS = frozenset({
+    "windows", "rings", "sectors", "fovea_radius_px", "window_eccentricity_px",
+    "window_gram_error", "median_window_gram_error", "fovea_max_pixel_error",
+    "periphery_rms_pixel_difference",
+})  # fmt: skip
 
 
 def point(value: Any) -> tuple[float, float]:

@@ -92,7 +92,7 @@ def _add_thumbnails(collection: Collection, thumbnails: Thumbnails) -> None:
             card.thumb = href(card.image, thumbnails.root) if card.status != "damaged" else ""
             continue
         try:
-            outline = _hole_of(card) if card.edit else None
+            outline = _hole_of(card) if card.kind.outline else None
             card.thumb, card.image_size = thumbnails.of_file(card.image, outline)
         except IMAGE_ERRORS as exc:
             card.mark_damaged(f"{card.image.name} is unreadable ({short(exc)})")
@@ -104,7 +104,7 @@ def _hole_of(card: Card):
     """The edit's hole for the card's image of a given size, to outline on its thumbnail."""
     from ..image.canvas import recorded_hole
 
-    return lambda size: recorded_hole(card.edit, size)
+    return lambda size: recorded_hole(card.section, size)
 
 
 def _source_thumbnails(card: Card, thumbnails: Thumbnails) -> list[tuple[str, tuple[int, int]]]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.job_index import INDEX_COLUMNS, cell
+from ..core.kinds import KINDS, RunKind, kind_of_record
 from ..core.recipe import PRESETS
 
 SIDECAR_KEYS = frozenset({"recipe", "task", "facts"})
@@ -50,7 +51,9 @@ class Card:
     thumb: str = ""  # filled in by the page: the thumbnail, relative to the folder
     image_size: tuple[int, int] = (0, 0)  # the picture's own size
     source_thumbs: list[tuple[str, tuple[int, int]]] = field(default_factory=list)
-    edit: dict[str, Any] = field(default_factory=dict)  # an edit's sidecar section
+    # The kind of run its sidecar records (texsynth.core.kinds): what the card shows of it.
+    kind: RunKind = field(default_factory=lambda: KINDS["synthesis"])
+    section: dict[str, Any] = field(default_factory=dict)  # that kind's sidecar section
 
     def mark_damaged(self, problem: str) -> None:
         self.status = "damaged"
@@ -98,58 +101,46 @@ def short(exc: BaseException) -> str:
 
 
 def is_sidecar(record: Any) -> bool:
-    """A synthesis's, an edit's or a metamer's sidecar, or a control's."""
-    return isinstance(record, dict) and (_is_control(record) or record.keys() >= SIDECAR_KEYS)
-
-
-def _is_control(record: dict[str, Any]) -> bool:
-    return isinstance(record.get("control"), dict)
+    """The sidecar of a kind of run that a card shows: one made by a recipe (a synthesis,
+    an edit, a metamer …) with its recipe, task and facts, or one made without (a control)
+    with its section."""
+    if not isinstance(record, dict):
+        return False
+    kind = kind_of_record(record)
+    return kind.card and (record.keys() >= SIDECAR_KEYS if kind.recipe else bool(kind.section))
 
 
 def apply_sidecar(card: Card, record: dict[str, Any]) -> None:
-    """Fill a card from a synthesis sidecar: facets, changed recipe fields, numbers, curve."""
-    if _is_control(record):
-        _apply_control(card, record)
-        return
+    """Fill a card from a sidecar: facets, the kind's fields and changed recipe fields,
+    numbers, loss curve; what the kind of run declares it shows."""
+    kind = kind_of_record(record)
+    section = record.get(kind.section) if kind.section else {}
     task, facts = record.get("task") or {}, record.get("facts") or {}
-    preset = str(record.get("preset") or "default")
-    card.edit = record.get("edit") if isinstance(record.get("edit"), dict) else {}
-    edited = (str(card.edit["image"]),) if card.edit.get("image") else ()
-    card.sources = tuple(map(str, task.get("sources") or ())) or edited
+    card.kind, card.section = kind, section
+    image = (str(section["image"]),) if section.get("image") else ()
+    card.sources = tuple(map(str, task.get("sources") or ())) or image
+    preset = str(record.get("preset") or "default") if kind.recipe else kind.name
     card.facets = {
         "source": card.facets.get("source") or source_label(card.sources),
-        "seed": str(task.get("seed", "")),
+        "seed": str(task.get("seed", section.get("seed", ""))),
         "preset": preset,
     }
-    shown = size_field(task.get("size"))
-    if card.edit:
-        shown = {"edit": str(card.edit.get("kind"))} | shown
+    shown = {label: cell(section.get(key)) for label, key in kind.card_fields}
+    shown |= size_field(task.get("size") or facts.get("size"))
     if task.get("mix") is not None:
         shown["mix"] = cell(task["mix"])
-    metamer = record.get("metamer") if isinstance(record.get("metamer"), dict) else {}
-    if metamer:
-        shown |= {"metamer scaling": cell(metamer.get("scaling"))}
-        card.numbers["window error"] = metamer.get("median_window_gram_error")
-    card.fields = shown | changed_fields(preset, record.get("recipe") or {})
-    card.numbers |= numbers_of(facts)
+    if kind.recipe:
+        shown |= changed_fields(preset, record.get("recipe") or {})
+        card.numbers |= numbers_of(facts)
+        card.curve = loss_curves(facts)
+    card.fields = shown
+    card.numbers |= {label: section.get(key, facts.get(key)) for label, key in kind.card_numbers}
     card.numbers = {k: v for k, v in card.numbers.items() if isinstance(v, int | float)}
-    card.curve = loss_curves(facts)
 
 
 def size_field(size: Any) -> dict[str, str]:
     """A card's ``size`` field (WxH) from a sidecar's [width, height], if there is one."""
     return {"size": "x".join(map(str, size))} if size else {}
-
-
-def _apply_control(card: Card, record: dict[str, Any]) -> None:
-    """A control's card: its image's source, its kind and seed, what was measured."""
-    control, facts = record["control"], record.get("facts") or {}
-    card.sources = (str(control.get("image") or ""),)
-    card.facets = {"source": source_label(card.sources), "seed": str(control.get("seed", "")),
-                   "preset": "control"}  # fmt: skip
-    card.fields = {"control": cell(control.get("kind"))} | size_field(facts.get("size"))
-    pairs = (("phase correlation", "phase_correlation"), ("clipped", "clipped_fraction"))
-    card.numbers = {n: facts[k] for n, k in pairs if isinstance(facts.get(k), int | float)}
 
 
 def source_label(sources: tuple[str, ...]) -> str:

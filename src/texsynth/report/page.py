@@ -156,7 +156,7 @@ def _pictures(card: Card, root: Path) -> str:
     # at the synthesis's size, and its caption says by how much it was shrunk.
     shown = [(src, w, h, min(1.0, width / max(w, 1))) for src, (w, h) in card.source_thumbs]
     total = width + sum(w * factor for _, w, _, factor in shown)
-    made, given = ("edited", "original") if card.edit else ("synthesis", "source")
+    made, given = card.kind.captions
     pictures = [
         f'<figure class="synthesis" {_share(width, total)}>{link}{image}alt="{made}"></a>'
         f"<figcaption>{made} {width}×{height}</figcaption></figure>"

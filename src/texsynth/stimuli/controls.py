@@ -31,7 +31,7 @@ from .. import __version__
 from ..core.errors import TexsynthError
 from ..core.provenance import fingerprint
 from ..core.stimuli import Control
-from ..image.io import load_image, to_bytes
+from ..image.io import load_image, to_bytes, to_pil
 
 
 def phase_scrambled(pixels: torch.Tensor, seed: int) -> torch.Tensor:
@@ -121,3 +121,28 @@ def make_control(control: Control) -> tuple[ControlResult, torch.Tensor]:
     if Path(control.image).is_file():
         inputs.append(fingerprint(control.image, "image", (source.shape[2], source.shape[1])))
     return ControlResult(made, control, inputs, time.perf_counter() - began), source
+
+
+@dataclass
+class MadeControl:
+    """A control as a command or a batch writes it: the pixels its file holds, and its
+    sidecar."""
+
+    image: torch.Tensor  # (C, H, W) in [0, 1]: what the 8-bit file holds
+    recorded: dict[str, Any]
+    final_loss: None = None  # no optimiser ran
+
+    def record(self) -> dict[str, Any]:
+        return self.recorded
+
+    def to_pil(self):
+        return to_pil(self.image)
+
+
+def run_control(
+    control: Control, recipe: Any = None, *, task: Any = None, **options: Any
+) -> MadeControl:
+    """A control as its kind of run is made (texsynth.core.kinds): no recipe, no task, no
+    network, so none of their options apply."""
+    made, source = make_control(control)
+    return MadeControl(made.saved.float(), made.record(source))

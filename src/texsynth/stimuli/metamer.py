@@ -90,7 +90,14 @@ def make_metamer(
     if metamer.init is not None and Path(metamer.init).is_file():
         inputs.append(fingerprint(metamer.init, "init", (width, height)))
     return SynthesisResult(image, given, task, [record], facts, preset, tuple(inputs),
-                           metamer=section)  # fmt: skip
+                           "metamer", section)  # fmt: skip
+
+
+def run_metamer(
+    metamer: Metamer, recipe: Recipe | str, *, task: Task, **options: Any
+) -> SynthesisResult:
+    """A metamer as its kind of run is made (texsynth.core.kinds): the task's seed."""
+    return make_metamer(metamer, recipe, seed=task.seed, **options)
 
 
 def _window_targets(

@@ -155,7 +155,7 @@ def edit(
         # The patch fill is the result: no network, no weights (nothing would move it).
         image = canvas.composite(canvas.start.float().clamp(0, 1))
         return SynthesisResult(image, recipe, Task((), size, seed, None), [], None, preset,
-                               (), record or {})  # fmt: skip
+                               (), "edit", record or {})  # fmt: skip
     given = list(sources) or [canvas.kept_image()]
     target = prepare_target(given, size, recipe, None, device, weights, verify_weights, None, force)
     plan = plan_for(target, recipe)
@@ -178,7 +178,9 @@ def edit(
     task = Task(recorded, size, seed, None)
     facts = target.facts(objective.loss, recipe.optimizer)
     inputs = target.inputs if sources else ()
-    return SynthesisResult(image, recipe, task, records, facts, preset, inputs, record or {})
+    return SynthesisResult(
+        image, recipe, task, records, facts, preset, inputs, "edit", record or {}
+    )
 
 
 def edit_image(
@@ -300,3 +302,10 @@ def _bounds_with(objective: ScaleObjective, start: torch.Tensor | None) -> Scale
     upper = torch.maximum(stats.pixel_max, start.amax((1, 2)).to(stats.pixel_max))
     widened = dataclasses.replace(stats, pixel_min=lower, pixel_max=upper)
     return dataclasses.replace(objective, statistics=widened)
+
+
+def run_edit(edit_of: Edit, recipe: Recipe | str, *, task: Task, **options: Any) -> SynthesisResult:
+    """An edit as its kind of run is made (texsynth.core.kinds): the task's sources, size
+    and seed."""
+    return edit_image(edit_of, recipe, sources=list(task.sources), size=task.size,
+                      seed=task.seed, **options)  # fmt: skip

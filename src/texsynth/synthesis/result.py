@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from .. import __version__
+from ..core.kinds import KINDS
 from ..core.recipe import Recipe, Task
 from ..image.io import save_image, to_pil
 
@@ -81,8 +82,8 @@ class SynthesisResult:
     model: ModelFacts | None
     preset: str | None = None  # the preset the recipe came from, if any
     inputs: tuple[dict[str, Any], ...] = ()  # each input file's path, bytes, sha256, pixels
-    edit: dict[str, Any] = field(default_factory=dict)  # an edit's kind, image, mask, … (none: {})
-    metamer: dict[str, Any] = field(default_factory=dict)  # a metamer's windows and errors
+    kind: str = "synthesis"  # the kind of run (texsynth.core.kinds)
+    section: dict[str, Any] = field(default_factory=dict)  # its sidecar section (an edit's …)
 
     @property
     def loss_history(self) -> list[float]:
@@ -138,8 +139,7 @@ class SynthesisResult:
             "preset": self.preset,
             "recipe": self.recipe.as_dict(),
             "task": self.task.as_dict(),
-            **({"edit": dict(self.edit)} if self.edit else {}),
-            **({"metamer": dict(self.metamer)} if self.metamer else {}),
+            **({KINDS[self.kind].section: dict(self.section)} if self.section else {}),
             "inputs": [dict(item) for item in self.inputs],
             "facts": self._model_facts()
             | {

@@ -112,6 +112,15 @@ def synthesize(
     return SynthesisResult(image, recipe, task, records, facts, preset, target.inputs)
 
 
+def run_synthesis(
+    settings: None, recipe: Recipe | str, *, task: Task, **options: Any
+) -> SynthesisResult:
+    """A synthesis as its kind of run is made (texsynth.core.kinds): the task's sources,
+    size, seed, guide and mix; it has no settings of its own."""
+    return synthesize(list(task.sources), task.size, recipe, seed=task.seed, guide=task.guide,
+                      mix=task.mix, **options)  # fmt: skip
+
+
 def finish(x: torch.Tensor, target: PreparedTarget, recipe: Recipe) -> torch.Tensor:
     """The final pixels, coloured and histogram-matched as the recipe asks."""
     pixels = x[0].detach().cpu().clamp(0, 1)
