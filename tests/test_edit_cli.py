@@ -50,6 +50,29 @@ def test_fill_keeps_every_other_pixel_and_records_the_mask(run_cli, tmp_path) ->
     assert np.array_equal(pixels(again), after)
 
 
+def test_fill_reads_the_image_and_the_mask_once(run_cli, tmp_path, monkeypatch) -> None:
+    """The hole, the sha256 the sidecar records and the pixels come from one read of each."""
+    import builtins
+
+    image, mask = texture_png(tmp_path / "photo.png"), mask_png(tmp_path / "mask.png")
+    reads: list[str] = []
+    real_open, real_read = builtins.open, Path.read_bytes
+
+    def counting_open(file, *args, **kwargs):
+        reads.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    def counting_read(self):
+        reads.append(str(self))
+        return real_read(self)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(Path, "read_bytes", counting_read)
+    result = run_cli("fill", image, "--mask", mask, "-o", tmp_path / "out.png", "-q")
+    assert result.code == 0, result.err
+    assert reads.count(str(mask)) == 1 and reads.count(str(image)) == 1, reads
+
+
 def test_edits_without_refinement_need_no_network_weights(run_cli, tmp_path, monkeypatch):
     """The patch fill is the whole result without --refine: fill, extend and tile run with
     the weights hidden, their sidecars say no network ran, and --refine then says how to get

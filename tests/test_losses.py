@@ -63,11 +63,11 @@ def test_loss_is_zero_at_target_and_layer_weights_apply():
 
 def test_every_registered_loss_is_a_loss_with_resample(vgg_weights, small_color):
     from texsynth.core.registry import LOSSES
-    from texsynth.losses.objective import ObjectiveTarget
+    from texsynth.losses.objective import LossContext
     from texsynth.losses.terms import Loss
 
     model = TextureModel.from_weights(vgg_weights, layers=["conv1_1", "pool1"])
-    target = ObjectiveTarget(model, model.statistics(small_color), _loaded(small_color), 0)
+    target = LossContext(model, model.statistics(small_color), _loaded(small_color), 0)
     for name in LOSSES.names():
         loss = LOSSES[name](target)
         assert isinstance(loss, Loss), name
@@ -154,34 +154,34 @@ def test_tiled_gram_loss_gradient_and_one_tile():
 def test_tiled_gram_tiles_are_whole_source_sizes(vgg_weights, small_color):
     """As many tiles as whole source sizes fit along each side; where none or one fits, or
     no single source sets the size, or a guide sets regions, the paper's Gram loss."""
-    from texsynth.losses.objective import ObjectiveTarget, tiled_gram
+    from texsynth.losses.objective import LossContext, tiled_gram
     from texsynth.losses.terms import GuidedGramLoss
 
     model = TextureModel.from_weights(vgg_weights, layers=["conv1_1", "pool1"])
     _, h, w = small_color.shape
     stats = model.statistics(small_color)
     image = _loaded(small_color)
-    target = ObjectiveTarget(model, stats, image, 0, size=(3 * w + 5, 2 * h))
+    target = LossContext(model, stats, image, 0, size=(3 * w + 5, 2 * h))
     assert tiled_gram(target).tiles == (2, 3)
     for size in ((2 * w - 1, 2 * h - 1), None):
-        assert type(tiled_gram(ObjectiveTarget(model, stats, image, 0, size=size))) is GramLoss
-    pooled = ObjectiveTarget(model, stats, None, 0, size=(4 * w, 4 * h))
+        assert type(tiled_gram(LossContext(model, stats, image, 0, size=size))) is GramLoss
+    pooled = LossContext(model, stats, None, 0, size=(4 * w, 4 * h))
     assert type(tiled_gram(pooled)) is GramLoss
     masks = torch.ones(1, 4 * h, 4 * w)
-    guided = ObjectiveTarget(model, stats, image, 0, [stats], masks, size=(4 * w, 4 * h))
+    guided = LossContext(model, stats, image, 0, [stats], masks, size=(4 * w, 4 * h))
     assert isinstance(tiled_gram(guided), GuidedGramLoss)
 
 
 def test_tiled_gram_synthesis_matches_every_tile(vgg_weights, small_color):
     """At twice the source's side, each of the 2×2 tiles is pulled to the source's
     statistics: every tile ends far below white noise's loss."""
-    from texsynth.losses.objective import ObjectiveTarget, tiled_gram
+    from texsynth.losses.objective import LossContext, tiled_gram
     from texsynth.synthesis.run import synthesize
 
     model = TextureModel.from_weights(vgg_weights, layers=["conv1_1", "pool1", "pool2"])
     result = synthesize(small_color, 128, model=model, iters=30, scales=1, loss="tiled-gram")
     assert result.model.loss == "TiledGramLoss"
-    target = ObjectiveTarget(model, model.statistics(small_color), _loaded(small_color), 0)
+    target = LossContext(model, model.statistics(small_color), _loaded(small_color), 0)
     target.size = (128, 128)
     loss = tiled_gram(target)
     assert loss.tiles == (2, 2)

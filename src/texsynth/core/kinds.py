@@ -176,6 +176,7 @@ KINDS: dict[str, RunKind] = {
         runner="texsynth.stimuli.controls:run_control",
         commands=(Command("control", CONTROL_HELP),),
         told=_control_told, task_fields=(), card_fields=(("control", "kind"),),
+        captions=("control", "source"),
         card_numbers=(("phase correlation", "phase_correlation"), ("clipped", "clipped_fraction")),
     ),
     # A generator's samples and an equalised set write several images each, by their own

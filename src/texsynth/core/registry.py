@@ -13,7 +13,7 @@ What each kind of entry builds:
 - ``NETWORKS[name](layers, layer_weights, pool, weights, device, verify)`` → a
   :class:`~texsynth.statistics.model.TextureModel` (``layers=None``: the network's own);
 - ``LOSSES[name](target)`` and ``STRUCTURES[name](target)`` → a
-  :class:`~texsynth.losses.terms.Loss` for an :class:`~texsynth.losses.objective.ObjectiveTarget`;
+  :class:`~texsynth.losses.terms.Loss` for an :class:`~texsynth.losses.objective.LossContext`;
 - ``OPTIMIZERS[name]()`` → an object with :meth:`~texsynth.optimize.lbfgs.TorchLBFGS.minimize`.
 
 This module imports nothing else from texsynth: everything may import it.

@@ -18,11 +18,9 @@ byte for byte.
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..core.devices import check_memory
@@ -52,6 +50,12 @@ class Canvas:
     hole: torch.Tensor
     name: str = "<canvas>"
     start: torch.Tensor | None = None  # (C, H, W) first guess of the hole (None: noise)
+    # (role, sha256) of each file the canvas was read from ("image", "mask"), hashed from
+    # the bytes that were decoded: each file is read once.
+    files: tuple[tuple[str, str], ...] = ()
+    # What an edit's sidecar section records of it (canvas_for): the edit's fields, its
+    # files with their sha256, the hole's size, and where the image sits.
+    record: dict = dataclasses.field(default_factory=dict)
 
     @property
     def width(self) -> int:
@@ -78,33 +82,27 @@ class Canvas:
         return torch.where(self.hole, synthesised.to(self.pixels), self.pixels)
 
 
-def read_mask(source: ImageLike, size: tuple[int, int]) -> torch.Tensor:
-    """The (H, W) hole of a mask image: its pixels at least half of white (grey masks are
-    thresholded at 50%, colour ones on their mean). ``size`` is the image's (width, height)."""
-    mask = load_image(source, grayscale=True).pixels[0]
-    if (mask.shape[1], mask.shape[0]) != size:
+def read_mask(source: ImageLike, size: tuple[int, int]) -> LoadedImage:
+    """A mask image, checked to be of the image's ``size`` (width, height)."""
+    mask = load_image(source, grayscale=True)
+    if (mask.width, mask.height) != size:
         raise SizeError(
-            f"the mask is {mask.shape[1]}x{mask.shape[0]} px and the image {size[0]}x{size[1]}; "
+            f"the mask is {mask.width}x{mask.height} px and the image {size[0]}x{size[1]}; "
             "they must be the same size"
         )
-    return mask >= MASK_THRESHOLD
+    return mask
 
 
-def transparent_pixels(path: str | os.PathLike) -> torch.Tensor | None:
+def mask_hole(mask: LoadedImage) -> torch.Tensor:
+    """The (H, W) hole of a mask: its pixels at least half of white (grey masks are
+    thresholded at 50%, colour ones on their mean)."""
+    return mask.pixels[0] >= MASK_THRESHOLD
+
+
+def transparent_hole(image: LoadedImage) -> torch.Tensor | None:
     """The (H, W) hole of an image's alpha channel (alpha below half), or None when the
-    image has no alpha channel. Turned upright by its EXIF orientation, as
-    :func:`load_image` turns the image."""
-    from PIL import Image, ImageOps
-
-    try:
-        with Image.open(Path(path)) as img:
-            has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-            if not has_alpha:
-                return None
-            alpha = np.asarray(ImageOps.exif_transpose(img).convert("RGBA").getchannel("A"))
-    except OSError as exc:
-        raise ImageError(f"cannot read {path}: {exc}") from None
-    return torch.from_numpy(alpha < 128)
+    image has none (turned upright by its EXIF orientation, as the pixels are)."""
+    return None if image.alpha is None else image.alpha < 128 / 255
 
 
 def check_fill_memory(
@@ -127,11 +125,12 @@ def check_fill_memory(
 def fill_canvas(image: ImageLike, mask: ImageLike | None = None, force: bool = False) -> Canvas:
     """The hole is ``mask``'s white pixels, or without a mask the image's transparent ones."""
     loaded = load_image(image)
-    size = (loaded.width, loaded.height)
+    files = _files(("image", loaded))
     if mask is not None:
-        hole = read_mask(mask, size)
+        mask_image = read_mask(mask, (loaded.width, loaded.height))
+        hole, files = mask_hole(mask_image), files + _files(("mask", mask_image))
     else:
-        hole = transparent_pixels(image) if isinstance(image, (str, os.PathLike)) else None
+        hole = transparent_hole(loaded)
         if hole is None:
             raise ImageError(
                 f"{loaded.name} has no transparent pixels to fill; give --mask MASK "
@@ -139,7 +138,7 @@ def fill_canvas(image: ImageLike, mask: ImageLike | None = None, force: bool = F
             )
     check_fill_memory(loaded.width, loaded.height, hole, force)
     canvas = _with_hole(loaded, hole)
-    return dataclasses.replace(canvas, start=stitched_fill(canvas.pixels, hole))
+    return dataclasses.replace(canvas, start=stitched_fill(canvas.pixels, hole), files=files)
 
 
 def extend_canvas(
@@ -163,7 +162,8 @@ def extend_canvas(
     pixels = loaded.pixels.new_zeros(loaded.pixels.shape[0], height, width)
     pixels[:, top : top + loaded.height, left : left + loaded.width] = loaded.pixels
     hole = hole_around((left, top, loaded.width, loaded.height), size)
-    return Canvas(pixels, hole, loaded.name, stitched_fill(pixels, hole, grown_copy))
+    start = stitched_fill(pixels, hole, grown_copy)
+    return Canvas(pixels, hole, loaded.name, start, _files(("image", loaded)))
 
 
 def hole_around(kept: tuple[int, int, int, int], size: tuple[int, int]) -> torch.Tensor:
@@ -200,21 +200,42 @@ def tile_canvas(image: ImageLike, band: int | None = None, force: bool = False) 
     inner = (band, band, loaded.width - 2 * band, loaded.height - 2 * band)
     hole = hole_around(inner, (loaded.width, loaded.height))
     canvas = _with_hole(loaded, hole)
-    return dataclasses.replace(canvas, start=wrapped_by_seams(loaded.pixels, band))
+    start = wrapped_by_seams(loaded.pixels, band)
+    return dataclasses.replace(canvas, start=start, files=_files(("image", loaded)))
 
 
 def canvas_for(edit: Edit, size: tuple[int, int] | None = None, force: bool = False) -> Canvas:
-    """The canvas of ``edit``; ``size`` is ``extend``'s (width, height); ``force`` runs a
-    patch fill whose memory estimate exceeds what is free."""
+    """The canvas of ``edit``, with the record of it; ``size`` is ``extend``'s (width,
+    height); ``force`` runs a patch fill whose memory estimate exceeds what is free."""
     if edit.image is None:
         raise ImageError(f"{edit.kind} needs an image to edit")
     if edit.kind == "fill":
-        return fill_canvas(edit.image, edit.mask, force)
-    if edit.kind == "extend":
+        canvas = fill_canvas(edit.image, edit.mask, force)
+    elif edit.kind == "extend":
         if size is None:
             raise SizeError("extend needs --size WxH, the size of the larger canvas")
-        return extend_canvas(edit.image, size, edit.anchor, force)
-    return tile_canvas(edit.image, edit.band, force)
+        canvas = extend_canvas(edit.image, size, edit.anchor, force)
+    else:
+        canvas = tile_canvas(edit.image, edit.band, force)
+    return dataclasses.replace(canvas, record=_record(edit, canvas))
+
+
+def _record(edit: Edit, canvas: Canvas) -> dict:
+    """An edit's sidecar section: its fields, the files it read (resolved, with the sha256
+    of the bytes decoded), the hole's pixels, where extend put the image ([left, top,
+    width, height]) and tile's band; :func:`recorded_hole` reads the hole back from it."""
+    record = edit.as_dict()
+    for role, sha256 in canvas.files:
+        record[role] = str(Path(record[role]).resolve())
+        record[f"{role}_sha256"] = sha256
+    record["hole_pixels"] = int(canvas.hole.sum())
+    if edit.kind == "extend":
+        rows, cols = torch.nonzero(canvas.known, as_tuple=True)
+        left, top = int(cols.min()), int(rows.min())
+        record["placed"] = [left, top, int(cols.max()) + 1 - left, int(rows.max()) + 1 - top]
+    if edit.kind == "tile":
+        record["band"] = edit.band or default_band(canvas.width, canvas.height)
+    return record
 
 
 def recorded_hole(edit: dict, size: tuple[int, int]) -> torch.Tensor | None:
@@ -224,9 +245,9 @@ def recorded_hole(edit: dict, size: tuple[int, int]) -> torch.Tensor | None:
     width, height = size
     try:
         if edit.get("kind") == "fill" and edit.get("mask"):
-            return read_mask(edit["mask"], size)
+            return mask_hole(read_mask(edit["mask"], size))
         if edit.get("kind") == "fill" and edit.get("image"):
-            return transparent_pixels(edit["image"])
+            return transparent_hole(load_image(edit["image"]))
         if edit.get("kind") == "extend" and edit.get("placed"):
             left, top, w, h = (int(v) for v in edit["placed"])
             return hole_around((left, top, w, h), size)
@@ -236,6 +257,11 @@ def recorded_hole(edit: dict, size: tuple[int, int]) -> torch.Tensor | None:
     except (ImageError, SizeError, OSError, ValueError, TypeError):
         return None
     return None
+
+
+def _files(*read: tuple[str, LoadedImage]) -> tuple[tuple[str, str], ...]:
+    """(role, sha256) of each image that was read from a file."""
+    return tuple((role, image.sha256) for role, image in read if image.sha256 is not None)
 
 
 def _with_hole(loaded: LoadedImage, hole: torch.Tensor) -> Canvas:
@@ -251,8 +277,9 @@ __all__ = [
     "default_band",
     "extend_canvas",
     "fill_canvas",
+    "mask_hole",
     "read_mask",
     "recorded_hole",
     "tile_canvas",
-    "transparent_pixels",
+    "transparent_hole",
 ]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
+import io
 import os
 import warnings
 from collections.abc import Iterator
@@ -57,6 +59,8 @@ class LoadedImage:
 
     pixels: torch.Tensor
     name: str
+    sha256: str | None = None  # of the file's bytes, read once with the pixels (files only)
+    alpha: torch.Tensor | None = None  # (H, W) in [0, 1]: the file's alpha, when it has one
 
     @property
     def grayscale(self) -> bool:
@@ -160,12 +164,28 @@ def read_image_file(path: str | os.PathLike) -> np.ndarray:
     The EXIF orientation is applied, so a photograph comes out as it is shown, not as the
     camera's sensor stored it.
     """
+    return _read_file(path)[0]
+
+
+def _read_file(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """An image file's pixels (as :func:`read_image_file`), its alpha channel (float32
+    (H, W) in [0, 1], or None), and the sha256 of its bytes: the file is read once."""
     p = Path(path)
     check_readable(p)
     try:
-        with _refusing_bombs(p), Image.open(p) as img:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ImageError(f"cannot read {p}: {exc.strerror or exc}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        with _refusing_bombs(p), Image.open(io.BytesIO(data)) as img:
             img.load()  # decode now: truncated files fail here, not later
-            return _pil_to_array(ImageOps.exif_transpose(img))
+            upright = ImageOps.exif_transpose(img)
+            has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+            alpha = None
+            if has_alpha:
+                alpha = np.asarray(upright.convert("RGBA").getchannel("A"), np.float32) / 255
+            return _pil_to_array(upright), alpha, digest
     except UnidentifiedImageError:
         raise ImageError(f"{p} is not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as exc:
@@ -178,7 +198,9 @@ def load_image(source: ImageLike, grayscale: bool | None = None) -> LoadedImage:
     Arrays and tensors may be (H, W), (H, W, 3) or (C, H, W); integer arrays are scaled by
     their dtype's range, floats must already lie in [0, 1]. ``grayscale=True`` converts a colour
     image to luminance, ``False`` replicates a gray one to RGB; ``None`` keeps it as it is.
+    A file is read once: its bytes' sha256 and its alpha channel come with the pixels.
     """
+    sha256, alpha = None, None
     if isinstance(source, torch.Tensor):
         pixels, name = _array_to_pixels(source.detach().cpu().float().numpy()), "<tensor>"
     elif isinstance(source, np.ndarray):
@@ -191,7 +213,8 @@ def load_image(source: ImageLike, grayscale: bool | None = None) -> LoadedImage:
     elif isinstance(source, str) and source.startswith(BUILTIN_PREFIX):
         pixels, name = _array_to_pixels(_builtin(source)), source
     else:
-        pixels, name = _array_to_pixels(read_image_file(source)), str(source)
+        array, alpha, sha256 = _read_file(source)
+        pixels, name = _array_to_pixels(array), str(source)
     if not torch.isfinite(pixels).all() or pixels.min() < 0 or pixels.max() > 1:
         raise ImageError(f"{name}: pixel values must be finite and lie in [0, 1]")
     if grayscale is True and pixels.shape[0] == 3:
@@ -199,7 +222,7 @@ def load_image(source: ImageLike, grayscale: bool | None = None) -> LoadedImage:
         pixels = (pixels * weights).sum(0, keepdim=True)
     elif grayscale is False and pixels.shape[0] == 1:
         pixels = pixels.expand(3, -1, -1).contiguous()
-    return LoadedImage(pixels=pixels, name=name)
+    return LoadedImage(pixels, name, sha256, None if alpha is None else torch.from_numpy(alpha))
 
 
 def load_label_map(source: ImageLike) -> tuple[torch.Tensor, list[int]]:

@@ -46,23 +46,23 @@ def shifted(pixels: torch.Tensor, shift: Shift) -> torch.Tensor:
 
 
 def shifted_copy(
-    pixels: torch.Tensor, hole: torch.Tensor, unknown: torch.Tensor | None = None
+    pixels: torch.Tensor, hole: torch.Tensor, unfilled: torch.Tensor | None = None
 ) -> torch.Tensor | None:
     """``pixels`` with ``hole`` copied from :func:`best_shift`; None where no shift fits."""
-    shift = best_shift(pixels, hole, unknown)
+    shift = best_shift(pixels, hole, unfilled)
     return None if shift is None else torch.where(hole, shifted(pixels, shift), pixels)
 
 
 def best_shift(
-    pixels: torch.Tensor, hole: torch.Tensor, unknown: torch.Tensor | None = None
+    pixels: torch.Tensor, hole: torch.Tensor, unfilled: torch.Tensor | None = None
 ) -> Shift | None:
     """The shift whose kept ring around ``hole`` best matches the ring, among those that
-    land the whole hole on pixels not ``unknown`` (default: the hole); None when none does.
+    land the whole hole on pixels not ``unfilled`` (default: the hole); None when none does.
     Searched at half size, then (a hole ending at odd pixels may leave no half-size cell
     whole) at full size."""
-    unknown = hole if unknown is None else unknown
+    unfilled = hole if unfilled is None else unfilled
     for shrink in (SHIFT_SEARCH_SHRINK, 1):
-        scores, origin = ring_scores(pixels, hole, unknown, shrink)
+        scores, origin = ring_scores(pixels, hole, unfilled, shrink)
         if scores is not None and torch.isfinite(scores).any():
             dy, dx = divmod(int(scores.argmin()), scores.shape[-1])
             return dy * shrink - origin[0], dx * shrink - origin[1]
@@ -72,13 +72,13 @@ def best_shift(
 def ring_scores(
     pixels: torch.Tensor,
     hole: torch.Tensor,
-    unknown: torch.Tensor,
+    unfilled: torch.Tensor,
     shrink: int,
     strict: bool = True,
 ) -> tuple[torch.Tensor | None, Shift]:
     """Squared difference (up to a constant) between the kept ring around ``hole`` and the
     image at each shift, on the canvas shrunk by ``shrink``; inf where a hole pixel would
-    land on an unknown one (``strict``). Entry (i, j) is the shift (i·shrink − origin[0],
+    land on an unfilled one (``strict``). Entry (i, j) is the shift (i·shrink − origin[0],
     j·shrink − origin[1])."""
     f, r = shrink, SHIFT_RING
     ys, xs = torch.nonzero(hole, as_tuple=True)
@@ -86,7 +86,7 @@ def ring_scores(
     bottom = min(hole.shape[0], int(ys.max()) + r + 1)
     right = min(hole.shape[1], int(xs.max()) + r + 1)
     small = F.avg_pool2d(pixels[None], f, ceil_mode=True)[0]
-    holes = F.max_pool2d(unknown[None, None].float(), f, ceil_mode=True)[0]
+    holes = F.max_pool2d(unfilled[None, None].float(), f, ceil_mode=True)[0]
     window = slice(top // f, -(-bottom // f)), slice(left // f, -(-right // f))
     origin = (window[0].start * f, window[1].start * f)
     ring = 1 - holes[0][window]  # kept pixels of the window: compared
@@ -128,13 +128,13 @@ def copied_fill(pixels: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor,
 
 
 def _copied_into(
-    pixels: torch.Tensor, part: torch.Tensor, unknown: torch.Tensor, used: list[Shift]
+    pixels: torch.Tensor, part: torch.Tensor, unfilled: torch.Tensor, used: list[Shift]
 ) -> torch.Tensor:
     """``part`` copied from its :func:`best_shift` (appended to ``used``), or where no shift
     fits from its nearest kept pixels."""
-    shift = best_shift(pixels, part, unknown)
+    shift = best_shift(pixels, part, unfilled)
     if shift is None:
-        return torch.where(part, _nearest_kept(pixels, unknown), pixels)
+        return torch.where(part, _nearest_kept(pixels, unfilled), pixels)
     used.append(shift)
     return torch.where(part, shifted(pixels, shift), pixels)
 

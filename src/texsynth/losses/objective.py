@@ -2,7 +2,7 @@
 
 ``registry.LOSSES`` match the texture (Gram, SWD); ``registry.STRUCTURES`` add long-range
 structure on top (the spectrum constraint, shifted Gram matrices). A factory receives an
-:class:`ObjectiveTarget`: the texture model, the source's statistics at this scale, the
+:class:`LossContext`: the texture model, the source's statistics at this scale, the
 source image when there is exactly one, the synthesis's size, the source's lattice, and,
 for spatial guidance, each region's statistics and masks. It returns a
 :class:`~texsynth.losses.terms.Loss`.
@@ -53,7 +53,7 @@ class Morph:
 
 
 @dataclass
-class ObjectiveTarget:
+class LossContext:
     """What a loss at one scale is matched to."""
 
     model: TextureModel  # the model whose features the loss receives (its statistics' model)
@@ -119,7 +119,7 @@ def feature_vectors(
     return {name: f[0].flatten(1).float() for name, f in feats.items()}
 
 
-def gram(target: ObjectiveTarget) -> Loss:
+def gram(target: LossContext) -> Loss:
     """The paper's Gram loss; with a guide, one guided Gram term per region."""
     model = target.model
     if target.regions is None:
@@ -128,7 +128,7 @@ def gram(target: ObjectiveTarget) -> Loss:
     return GuidedGramLoss(grams, target.masks, model.layer_weights)
 
 
-def tiled_gram(target: ObjectiveTarget) -> Loss:
+def tiled_gram(target: LossContext) -> Loss:
     """Gram matrices matched on every tile of a grid over the output, each tile at least
     the source's size (at this scale): as many whole source sizes as fit along each side.
 
@@ -170,7 +170,7 @@ def borderless_grams(model: TextureModel, source: torch.Tensor) -> dict[str, tor
     return grams
 
 
-def swd(target: ObjectiveTarget) -> Loss:
+def swd(target: LossContext) -> Loss:
     """Heitz et al.'s sliced Wasserstein loss (needs the source image; a morph's target
     is the barycentre of its two sources' feature distributions)."""
     target.unguided("swd")
@@ -179,7 +179,7 @@ def swd(target: ObjectiveTarget) -> Loss:
     return swd_loss(target.model, target.source_image("swd"), seed=target.seed)
 
 
-def gram_and_swd(target: ObjectiveTarget) -> Loss:
+def gram_and_swd(target: LossContext) -> Loss:
     """Both, with equal weights."""
     target.unguided("gram+swd")
     return WeightedSum([gram_loss(target.model, target.statistics), swd(target)])
@@ -193,7 +193,7 @@ SHIFTED_GRAM_MIN_DOWNSAMPLING = 2
 AUTOCORRELATION_MIN_DOWNSAMPLING = 4
 
 
-def pixel_histogram(target: ObjectiveTarget) -> Loss:
+def pixel_histogram(target: LossContext) -> Loss:
     """Each channel's pixel histogram against the source's (``histogram_weight``); a
     morph's target is the barycentre of its two sources' histograms."""
     if target.morph is not None:
@@ -204,14 +204,14 @@ def pixel_histogram(target: ObjectiveTarget) -> Loss:
     return loss.to(target.model.device)
 
 
-def spectrum_constraint(target: ObjectiveTarget) -> Loss:
+def spectrum_constraint(target: LossContext) -> Loss:
     """Liu, Gousseau & Xia's spectrum constraint against the source's Fourier spectrum."""
     width, height = target.size  # type: ignore[misc]
     source = target.source_image("spectrum").pixels
     return SpectrumLoss(spectrum_target(source, width, height)).to(target.model.device)
 
 
-def shifted_gram_matrices(target: ObjectiveTarget) -> Loss:
+def shifted_gram_matrices(target: LossContext) -> Loss:
     """Berger & Memisevic's shifted Gram matrices, at the source's lattice vectors."""
     image = target.source_image("shifted-gram").pixels
     lags = target.lattice.lags if target.lattice is not None else ()
@@ -235,7 +235,7 @@ def shifted_gram_matrices(target: ObjectiveTarget) -> Loss:
     return ShiftedGramLoss(targets, shifts, model.layer_weights)
 
 
-def feature_autocorrelation(target: ObjectiveTarget) -> Loss:
+def feature_autocorrelation(target: LossContext) -> Loss:
     """Gonthier, Gousseau & Ladjal's autocorrelation of feature maps, on the layers from
     pool2 down, at lags up to a third of each layer's (smaller) side."""
     image = target.source_image("autocorrelation").pixels

@@ -66,10 +66,10 @@ def make_metamer(
     windows = {n: geometry.at(model.network.downsampling(n)) for n in model.layers}
     check_memory(_memory_bytes(model, windows, width, height), width, height,
                  model.device, force, "metamer")  # fmt: skip
-    targets = _window_targets(model, source, windows)
+    source_grams = _source_window_grams(model, source, windows)
     periphery = ~geometry.fovea()[None, None].to(model.device)  # what moves
     objective = ScaleObjective(
-        PooledGramLoss(targets, windows, model.layer_weights).to(model.device), model,
+        PooledGramLoss(source_grams, windows, model.layer_weights).to(model.device), model,
         target.statistics, pinned=(source[None].to(model.device), periphery),
     )  # fmt: skip
     scale = plan_for(target, recipe)[-1]
@@ -83,7 +83,7 @@ def make_metamer(
     hooks = RunHooks(None, 0, None, progress)
     x, (record,), _ = run_plan([scale], prepare, recipe.optimizer, hooks)
     image = torch.where(periphery, x, source[None].to(x.device))[0].detach().cpu().clamp(0, 1)
-    section = _section(metamer, geometry, model, image, source, targets, windows)
+    section = _section(metamer, geometry, model, image, source, source_grams, windows)
     task = Task(target.recorded_sources, (width, height), seed)
     facts = target.facts(objective.loss, recipe.optimizer)
     inputs = list(target.inputs)
@@ -100,7 +100,7 @@ def run_metamer(
     return make_metamer(metamer, recipe, seed=task.seed, **options)
 
 
-def _window_targets(
+def _source_window_grams(
     model: TextureModel, source: torch.Tensor, windows: dict[str, SparseWindows]
 ) -> dict[str, torch.Tensor]:
     with torch.no_grad():
@@ -139,13 +139,13 @@ def _section(
     model: TextureModel,
     image: torch.Tensor,
     source: torch.Tensor,
-    targets: dict[str, torch.Tensor],
+    source_grams: dict[str, torch.Tensor],
     windows: dict[str, SparseWindows],
 ) -> dict[str, Any]:
     """The sidecar's metamer section: the windows, and how well each was matched."""
     with torch.no_grad():
         feats = model.features(image[None].to(model.device))
-    errors = window_errors(feats, targets, windows).tolist()
+    errors = window_errors(feats, source_grams, windows).tolist()
     fovea = geometry.fovea()
     difference = (image - source).abs()
     return metamer.as_dict() | {

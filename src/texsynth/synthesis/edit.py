@@ -26,17 +26,15 @@ import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..core.edits import Edit
 from ..core.errors import TexsynthError
-from ..core.provenance import file_sha256
 from ..core.recipe import Recipe, Task, make_recipe, recorded_preset
 from ..features.weights import Weights
-from ..image.canvas import Canvas, canvas_for, default_band
+from ..image.canvas import Canvas, canvas_for
 from ..image.io import ImageLike
 from ..losses.terms import CalibratedSum, GuidedGramLoss, PatchMatchLoss, feature_patches
 from ..optimize.lbfgs import StopRule
@@ -196,23 +194,10 @@ def edit_image(
     go to :func:`edit` (device, weights, progress, recipe fields …). The sidecar's edit
     section records the edit's fields and the sha256 of its image and mask files."""
     canvas = canvas_for(edit_of, size, bool(options.get("force")))
-    record = edit_of.as_dict()
-    for role in ("image", "mask"):
-        path = record.get(role)
-        if isinstance(path, str) and os.path.isfile(path):
-            record[role] = str(Path(path).resolve())
-            record[f"{role}_sha256"] = file_sha256(path)
-    record["hole_pixels"] = int(canvas.hole.sum())
-    if edit_of.kind == "extend":  # where the image sits: [left, top, width, height]
-        rows, cols = torch.nonzero(canvas.known, as_tuple=True)
-        record["placed"] = [int(cols.min()), int(rows.min())]
-        record["placed"] += [int(cols.max()) + 1 - record["placed"][0]]
-        record["placed"] += [int(rows.max()) + 1 - record["placed"][1]]
     if edit_of.kind == "tile" and edit_of.refine:  # refinement wraps around too
         _check_tile_refinement(canvas)
         options["tileable"] = True
-    if edit_of.kind == "tile":
-        record["band"] = edit_of.band or default_band(canvas.width, canvas.height)
+    record = dict(canvas.record)
     return edit(
         canvas, recipe, sources=sources, seed=seed, refine=edit_of.refine, record=record, **options
     )

@@ -11,7 +11,7 @@ import torch
 from ..core.recipe import Recipe
 from ..core.registry import LOSSES, STRUCTURES
 from ..image.lattice import Lattice
-from ..losses.objective import ObjectiveTarget, pixel_histogram, spectrum_constraint
+from ..losses.objective import LossContext, pixel_histogram, spectrum_constraint
 from ..losses.terms import IMAGE, CalibratedSum, Loss
 from ..statistics.gram import StatisticsCache, TextureStatistics
 from ..statistics.model import TextureModel
@@ -82,7 +82,7 @@ def build_objective(
     if target.labels is not None:
         masks = _region_masks(target.labels, len(target.regions), scale)  # type: ignore[arg-type]
     lattice = _halved_lattice(target.lattice, scale.halvings)
-    context = ObjectiveTarget(
+    context = LossContext(
         target.stats_model, statistics, image, seed, target.regions, masks, scale.size, lattice,
         target.morph if not scale.halvings else None,
     )  # fmt: skip
