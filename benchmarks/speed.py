@@ -14,16 +14,11 @@ per loss evaluation, the target, texsynth's time to reach it, and their ratio â€
 starting ``RATIO``. ``--repeats`` alternates baseline and texsynth runs and reports the
 median ratio.
 
-Also measured, as ratios against the float32 evaluation in this process: the levers tried
-(channels-last, bfloat16, truncating the network, batching seeds, thread settings, SciPy's
-overhead), the evaluation metrics of both results (``texsynth.evaluation.metrics.evaluate``), peak
-memory per size for both recipes (a fresh process per size), and GPU iterations per second
-when CUDA is available.
-
-``--device cuda`` runs both recipes, the evaluation floor and start-up on the GPU (SciPy's
-L-BFGS-B stays on the CPU and moves pixels and gradients each evaluation, as the authors'
-code did) and adds, per output size from a 256-px source, iterations per second and the
-default preset's whole wall time; the CPU-only levers and peak RSS are skipped.
+Also measured, against the float32 evaluation in this process: the levers tried
+(channels-last, bfloat16, a truncated network, batched seeds, threads, SciPy's overhead),
+both results' metrics, peak memory per size (a fresh process each), and GPU iterations per
+second. ``--device cuda`` runs both recipes on the GPU (SciPy's L-BFGS-B stays on the CPU,
+as in the authors' code) and adds the default's wall time per output size.
 
     .venv/bin/python benchmarks/speed.py [--long] [--size 256] [--source builtin:ihc]
         [--repeats 2] [--memory-sizes 256,512,1024] [--skip-levers] [--json FILE]
@@ -46,6 +41,7 @@ import numpy as np
 import scipy.optimize
 import torch
 import torch.nn.functional as F
+from gpu_rates import gpu_rates, sync
 from torch import nn
 
 from texsynth import TextureModel, load_weights, synthesize
@@ -111,12 +107,6 @@ class PlainLoss:
             ((plain_gram(feats[k]) - g) ** 2).sum() / (4 * g.shape[-1] ** 2)
             for k, g in self.targets.items()
         )
-
-
-def sync(device: torch.device) -> None:
-    """Wait for the GPU, so that wall-clock times include its work."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def run_baseline(
@@ -400,36 +390,6 @@ def peak_memory(size: int, preset: str) -> tuple[float, float, str, float]:
         check=True,
     ).stdout.split()
     return int(out[0]) / 2**30, float(out[1]), out[2], int(out[3]) / 2**30
-
-
-# ----------------------------------------------------------------------------- GPU ----
-def gpu_rates(
-    weights, source: torch.Tensor, sizes: list[int], device: torch.device = CUDA
-) -> list[dict]:
-    """Per output size (from the 256-px ``source``): full-size L-BFGS iterations per second
-    in both precisions (one scale, 50 iterations, no stop rule), and the default preset's
-    whole wall time on the GPU."""
-    rows = []
-    for size in sizes:
-        row: dict = {"size": size}
-        for precision in ("float32", "bfloat16"):
-            t = time.perf_counter()
-            r = synthesize(
-                source, size, weights=weights, device=device, precision=precision,
-                scales=1, iters=50, tol=0, progress=False,
-            )  # fmt: skip
-            sync(device)
-            row[f"{precision}_it_per_s"] = r.iterations / (time.perf_counter() - t)
-        t = time.perf_counter()
-        r = synthesize(source, size, weights=weights, device=device, progress=False)
-        sync(device)
-        row["default_s"] = time.perf_counter() - t
-        row["default_iterations"] = [s.iterations for s in r.scales]
-        if device.type == "cuda":
-            row["peak_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
-            torch.cuda.reset_peak_memory_stats(device)
-        rows.append(row)
-    return rows
 
 
 def machine() -> str:
