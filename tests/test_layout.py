@@ -19,7 +19,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("optimize",),
     ("synthesis",),
     ("batch", "report", "experiments", "stimuli", "evaluation"),  # tools on top of a synthesis
-    ("cli",),
+    ("cli", "app"),  # what people run: the command line, the web app
 )
 
 

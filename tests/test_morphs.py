@@ -94,3 +94,24 @@ def test_mix_refusals_are_one_line(run_cli, color_png, tmp_path):
         result = run_cli(*args)
         assert result.code != 0 and len(result.err.strip().splitlines()) == 1, result.err
     assert not out.exists()
+
+
+def test_a_morph_from_a_preset_is_the_swd_barycentre(run_cli, color_png, tmp_path):
+    """``--mix`` without ``--loss`` matches the SWD barycentre; ``--loss gram`` the Gram
+    interpolation. The sidecar records the loss, so a replay makes the same image."""
+    import json
+
+    quick = ("--size", "32", "--scales", "1", "--iters", "3", "-q")
+    made = {}
+    for loss in (None, "gram"):
+        out = tmp_path / f"{loss}.png"
+        given = () if loss is None else ("--loss", loss)
+        result = run_cli("synth", color_png, "builtin:brick", "-o", out, "--mix", "0.5", *quick,
+                         *given)  # fmt: skip
+        assert result.code == 0, result.err
+        made[loss] = json.loads(out.with_suffix(".json").read_text())["recipe"]["loss"]
+    assert made == {None: "swd", "gram": "gram"}
+    again = tmp_path / "again.png"
+    replay = run_cli("synth", "--recipe", tmp_path / "None.json", "-o", again, "-q")
+    assert replay.code == 0, replay.err
+    assert again.read_bytes() == (tmp_path / "None.png").read_bytes()

@@ -19,6 +19,7 @@ from .. import __version__
 from ..core.errors import OUT_OF_MEMORY, TexsynthError, out_of_memory
 from ..core.kinds import KINDS
 from .analyze import analyze
+from .app import app
 from .batch import EXIT_ERROR, batch
 from .equalize import equalize
 from .evaluate import evaluate
@@ -41,8 +42,8 @@ def cli() -> None:
 # The commands of every kind of run that declares some (fill, extend, tile, metamer,
 # control, …) come from its declaration (texsynth.core.kinds), after synth.
 MADE = tuple(run_command(kind, c) for kind in KINDS.values() for c in kind.commands)
-COMMANDS = (synth, *MADE, equalize, train, sample, batch, report, analyze, evaluate, figure,
-            info, weights)  # fmt: skip
+COMMANDS = (synth, *MADE, equalize, train, sample, batch, report, app, analyze, evaluate,
+            figure, info, weights)  # fmt: skip
 for command in COMMANDS:
     cli.add_command(command)
 

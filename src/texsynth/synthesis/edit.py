@@ -37,7 +37,7 @@ from ..features.weights import Weights
 from ..image.canvas import Canvas, canvas_for
 from ..image.io import ImageLike
 from ..losses.terms import CalibratedSum, GuidedGramLoss, PatchMatchLoss, feature_patches
-from ..optimize.lbfgs import StopRule
+from ..optimize.lbfgs import Callback, StopRule
 from ..statistics.gram import TextureStatistics, weighted_gram_matrix
 from ..statistics.model import TextureModel
 from .driver import ScaleSetup, run_plan, start_image
@@ -132,6 +132,7 @@ def edit(
     force: bool = False,
     refine: int = 0,
     record: dict[str, Any] | None = None,
+    callback: Callback | None = None,
     **overrides: Any,
 ) -> SynthesisResult:
     """Synthesise the hole of ``canvas`` and keep every other pixel exactly.
@@ -142,7 +143,8 @@ def edit(
     texture is the kept part's, or that of ``sources`` when given. ``record`` is what the
     sidecar says of the edit (kind, image, mask, anchor …). Recipe fields may be overridden
     by keyword as in ``synthesize``; the structure terms and the tiled Gram loss do not
-    apply to edits (the loss is :class:`GuidedGramLoss` over the hole).
+    apply to edits (the loss is :class:`GuidedGramLoss` over the hole). ``callback`` is
+    called after every iteration of the refinement, as ``synthesize``'s.
     """
     preset = recorded_preset(recipe)
     recipe = make_recipe(recipe, **overrides)
@@ -159,7 +161,7 @@ def edit(
     plan = plan_for(target, recipe)
     if canvas.start is not None:  # a start with real detail needs no coarser scales
         plan = [dataclasses.replace(plan[-1], iters=refine)]
-    hooks = RunHooks(None, 0, None, progress and sum(s.iters for s in plan) > 0)
+    hooks = RunHooks(callback, 0, None, progress and sum(s.iters for s in plan) > 0)
 
     def prepare(index: int, scale: Scale, previous: torch.Tensor | None) -> ScaleSetup:
         part = scaled_canvas(canvas, scale)

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from ..core.errors import TexsynthError
-from ..core.recipe import PRESETS, Recipe, Task, make_recipe, recorded_preset
+from ..core.recipe import MORPH_LOSS, PRESETS, Recipe, Task, make_recipe, recorded_preset
 from ..features.weights import Weights
 from ..image.color import colorize
 from ..image.io import ImageLike
@@ -75,7 +75,8 @@ def synthesize(
     (a label map; region r, in the order of its values, gets ``source[r]``), or two
     sources and ``mix`` (0 to 1): a morph whose Gram matrices are ``(1 - mix)`` times the
     first source's plus ``mix`` times the second's (SWD and histogram targets: the
-    barycentres of the two sources' distributions). ``size``:
+    barycentres of the two sources' distributions); from a preset name with no ``loss``
+    given, a morph's loss is ``MORPH_LOSS`` (swd, the barycentre). ``size``:
     (width, height) or one number; default the source's or the guide's. ``init``: a
     (C, H, W) start instead of white noise. ``model``: a prebuilt :class:`TextureModel`
     (it fixes network, layers, pooling). ``statistics_cache``: share the sources'
@@ -88,6 +89,8 @@ def synthesize(
     if model is not None and any(overrides.get(k) is not None for k in MODEL_FIELDS):
         raise TexsynthError(f"model= fixes {', '.join(MODEL_FIELDS)}; give them to the model")
     preset = recorded_preset(recipe)
+    if mix is not None and isinstance(recipe, str) and overrides.get("loss") is None:
+        overrides["loss"] = MORPH_LOSS  # recorded in the recipe, so a replay is the same
     recipe = make_recipe(recipe, **overrides)
     hooks = RunHooks(callback, snapshot_every, snapshot_dir, progress, overwrite)
     target = prepare_target(
