@@ -135,7 +135,11 @@ def test_the_app_makes_what_the_command_line_makes(tmp_path: Path) -> None:
                            "-q"], capture_output=True, text=True)  # fmt: skip
     assert made.returncode == 0, made.stderr
     assert synthesised["texture.png"].read_bytes() == cli.read_bytes()
-    assert "texture.json" in synthesised
+    replayed = tmp_path / "replayed.png"
+    again = [TEXSYNTH, "synth", source, "--recipe", synthesised["texture.json"], "-o", replayed]
+    made = subprocess.run([*again, "-q"], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    assert replayed.read_bytes() == cli.read_bytes()
 
     mask = filled["mask.png"]
     hole = np.asarray(Image.open(mask)) > 127
@@ -214,3 +218,44 @@ def test_two_tabs_at_once_both_get_their_own_result(tmp_path: Path) -> None:
         assert made.returncode == 0, made.stderr
         assert path.read_bytes() == cli.read_bytes()
     assert got["1"].read_bytes() != got["2"].read_bytes()
+
+
+@needs_browser
+def test_bad_input_and_cancel_are_messages_on_the_page(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    source = texture_png(tmp_path / "texture.png")
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(tmp_path / "small_mask.png")
+    Image.fromarray(np.zeros((48, 48), np.uint8)).save(tmp_path / "empty_mask.png")
+    with app_running() as (url, folder, _), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 1600})
+        page.goto(url)
+        page.click("#synth-run")
+        page.get_by_text("upload a source image first").first.wait_for(timeout=30_000)
+        page.set_input_files("#synth-sources input[type=file]", source)
+        field(page, "synth-size", "60000")
+        page.click("#synth-run")
+        page.get_by_text("is free").first.wait_for(timeout=60_000)  # the memory estimate
+        field(page, "synth-size", "128")
+        field(page, "synth-iters", "5000")  # minutes
+        page.click("#synth-run")
+        time.sleep(8)  # under way
+        page.click("#synth-cancel")
+        time.sleep(2)
+        assert page.locator("#synth-files a").count() == 0
+        # The cancelled run has stopped: a small one, queued behind it, is done at once.
+        field(page, "synth-size", "32")
+        field(page, "synth-iters", "5")
+        page.click("#synth-run")
+        page.locator("#synth-files a").first.wait_for(timeout=60_000)
+
+        for mask, told in (("small_mask.png", "same size"), ("empty_mask.png", "empty")):
+            page.goto(url)  # a fresh page: the upload boxes empty again
+            page.get_by_role("tab", name="Fill").click()
+            page.set_input_files("#fill-image input[type=file]", source)
+            page.set_input_files("#fill-mask input[type=file]", tmp_path / mask)
+            page.click("#fill-run")
+            page.get_by_text(told).first.wait_for(timeout=30_000)
+        browser.close()
+        assert len(list((folder / "results").glob("*/*.png"))) == 1  # the small run's
