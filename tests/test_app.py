@@ -259,3 +259,57 @@ def test_bad_input_and_cancel_are_messages_on_the_page(tmp_path: Path) -> None:
             page.get_by_text(told).first.wait_for(timeout=30_000)
         browser.close()
         assert len(list((folder / "results").glob("*/*.png"))) == 1  # the small run's
+
+
+def test_the_server_reaches_nothing_outside_the_machine(monkeypatch, tmp_path) -> None:
+    """No analytics, no version check, no share tunnel: while the app starts, serves its
+    page and stops, nothing connects to (or looks up) another machine."""
+    import urllib.request
+
+    from texsynth.app import start, stop
+
+    local = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+    outside: list = []
+    real_connect, real_lookup = socket.socket.connect, socket.getaddrinfo
+
+    def connect(self, address):
+        if isinstance(address, tuple) and address[0] not in local:
+            outside.append(address)
+        return real_connect(self, address)
+
+    def lookup(host, *args, **kwargs):
+        if host not in local and host is not None:
+            outside.append(host)
+        return real_lookup(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    running = start(port=free_port(), output_dir=tmp_path)
+    try:
+        page = urllib.request.urlopen(running.url, timeout=30).read().decode()
+        assert "texsynth" in page and "fonts.googleapis" not in page
+        time.sleep(3)  # a background thread would have called out by now
+    finally:
+        stop(running)
+    assert outside == [] and not running.folder.exists()
+
+
+def test_results_go_to_the_output_dir_never_over_a_file(tmp_path) -> None:
+    import torch
+
+    from texsynth.app.jobs import Jobs
+
+    class Made:
+        image = torch.rand(3, 8, 8)
+
+        def record(self) -> dict:
+            return {"texsynth_version": "test"}
+
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "fill.png").write_bytes(b"mine")
+    jobs = Jobs(tmp_path / "results", output)
+    first, second = jobs.keep(Made(), "fill"), jobs.keep(Made(), "fill")
+    assert (output / "fill.png").read_bytes() == b"mine"  # the user's file, untouched
+    assert (output / "fill-1.png").is_file() and (output / "fill-1.json").is_file()
+    assert (output / "fill-2.png").is_file() and first[0].parent != second[0].parent

@@ -63,10 +63,8 @@ def start(
 
 
 def serve(running: Running, announce: Callable[[], None]) -> None:
-    """Say where it is (``announce``), serve until Ctrl-C (or SIGTERM), then close and
-    remove the temporary folder, whenever the interruption comes."""
-    import shutil
-
+    """Say where it is (``announce``), serve until Ctrl-C (or SIGTERM), then stop, whenever
+    the interruption comes."""
     try:
         announce()
         while True:
@@ -74,8 +72,15 @@ def serve(running: Running, announce: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        running.demo.close()
-        shutil.rmtree(running.folder, ignore_errors=True)
+        stop(running)
 
 
-__all__ = ["LOOPBACK", "Running", "serve", "start"]
+def stop(running: Running) -> None:
+    """Close the server and remove the temporary folder (uploads and results)."""
+    import shutil
+
+    running.demo.close()
+    shutil.rmtree(running.folder, ignore_errors=True)
+
+
+__all__ = ["LOOPBACK", "Running", "serve", "start", "stop"]

@@ -98,27 +98,27 @@ NETWORKS = Registry(
     "network",
     {
         "vgg19": Entry(
-            "texsynth.statistics.networks:normalised_vgg19",
+            "texsynth.statistics.model_builders:normalised_vgg19",
             "the paper's: VGG-19 trained on ImageNet, normalised by Gatys et al.",
         ),
         "vgg19-original": Entry(
-            "texsynth.statistics.networks:original_vgg19",
+            "texsynth.statistics.model_builders:original_vgg19",
             "VGG-19 as Simonyan & Zisserman trained it, unnormalised (use with --pool max)",
         ),
         "vgg16-hed": Entry(
-            "texsynth.statistics.networks:hed_vgg16",
+            "texsynth.statistics.model_builders:hed_vgg16",
             "the VGG-16 of HED (Xie & Tu 2015), fine-tuned for edge detection",
         ),
         "vgg19-random": Entry(
-            "texsynth.statistics.networks:random_vgg19",
+            "texsynth.statistics.model_builders:random_vgg19",
             "VGG-19 with random weights (seed 0), normalised like the paper's (Fig. 3C)",
         ),
         "efficientnet-lite0": Entry(
-            "texsynth.statistics.networks:efficientnet_lite0",
+            "texsynth.statistics.model_builders:efficientnet_lite0",
             "EfficientNet-Lite0 trained on ImageNet (Tan & Le 2019), at the ends of its stages",
         ),
         "multiscale": Entry(
-            "texsynth.statistics.networks:random_multiscale",
+            "texsynth.statistics.model_builders:random_multiscale",
             "one layer of random filters of 8 sizes (Ustyuzhaninov et al. 2017)",
         ),
     },
