@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..core.errors import TexsynthError
+from .options import device_option
 
 
 @click.command()
@@ -30,12 +31,7 @@ from ..core.errors import TexsynthError
     default=None,
     help="Also write every result here (never over a file that is there).",
 )
-@click.option(
-    "--device",
-    default="auto",
-    show_default=True,
-    help="auto (the GPU where torch sees one, else the CPU), cpu, cuda or cuda:N.",
-)
+@device_option
 def app(
     host: str, port: int | None, no_browser: bool, output_dir: Path | None, device: str
 ) -> None:
