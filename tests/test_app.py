@@ -313,3 +313,17 @@ def test_results_go_to_the_output_dir_never_over_a_file(tmp_path) -> None:
     assert (output / "fill.png").read_bytes() == b"mine"  # the user's file, untouched
     assert (output / "fill-1.png").is_file() and (output / "fill-1.json").is_file()
     assert (output / "fill-2.png").is_file() and first[0].parent != second[0].parent
+
+
+def test_a_port_in_use_is_one_line(run_cli, tmp_path) -> None:
+    import tempfile
+
+    before = set(Path(tempfile.gettempdir()).glob("texsynth-app-*"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("app", "--no-browser", "--port", port)
+    assert result.code != 0 and f"cannot listen on 127.0.0.1:{port}" in result.err
+    assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err
+    assert set(Path(tempfile.gettempdir()).glob("texsynth-app-*")) == before

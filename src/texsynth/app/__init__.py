@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.errors import TexsynthError
+
 LOOPBACK = "127.0.0.1"
 
 
@@ -56,6 +58,10 @@ def start(
             mcp_server=False, pwa=False, theme=THEME, allowed_paths=[str(folder)],
             enable_monitoring=False, footer_links=[], run_history=False,
         )  # fmt: skip
+    except OSError as exc:  # the port is taken, the address is not this machine's, …
+        shutil.rmtree(folder, ignore_errors=True)
+        where = f"{host}:{port}" if port else host
+        raise TexsynthError(f"cannot listen on {where}: {' '.join(str(exc).split())}") from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
