@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from ..core.edits import Edit
+from ..core.edits import EDIT_KINDS, Edit
 from ..core.errors import OUT_OF_MEMORY, TexsynthError, out_of_memory
 from ..core.options import declared, number_list
 from ..core.recipe import PRESET, Recipe, Task
@@ -152,7 +152,7 @@ class Page:
             with gr.Tabs():
                 with gr.Tab("New texture", id="synth"):
                     self.synth_tab()
-                for kind in ("fill", "extend", "tile"):
+                for kind in EDIT_KINDS:
                     with gr.Tab(kind.capitalize(), id=kind):
                         self.edit_tab(kind)
                 with gr.Tab("Morph", id="morph"):
