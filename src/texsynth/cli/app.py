@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -54,6 +55,8 @@ def app(
         )
     from ..app import serve, start
 
+    # Ctrl-C stops the app even where SIGINT was ignored when it started (a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     running = start(host, port, output_dir, device, open_browser=not no_browser)
     serve(running, lambda: click.echo(
         f"texsynth app: {running.url}  (Ctrl-C stops it; uploads and results in "
