@@ -32,12 +32,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def app_running(*args: str) -> Iterator[tuple[str, Path, list[str]]]:
+def app_running(*args: str, sigint_ignored: bool = False) -> Iterator[tuple[str, Path, list[str]]]:
     """``texsynth app --no-browser ARGS`` as a user starts it: its address, its folder, and
-    what it said before the address; stopped with Ctrl-C at the end."""
+    what it said before the address; stopped with Ctrl-C at the end (also when it was
+    started with SIGINT ignored, as a background job is)."""
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
     process = subprocess.Popen(
         [TEXSYNTH, "app", "--no-browser", "--port", str(free_port()), *args],
-        stderr=subprocess.PIPE, text=True,
+        stderr=subprocess.PIPE, text=True, preexec_fn=ignore,
     )  # fmt: skip
     said: list[str] = []
     for line in process.stderr:  # type: ignore[union-attr]
@@ -164,7 +166,7 @@ def test_another_address_only_when_asked_and_never_a_share_link(run_cli) -> None
     assert run_cli("app", "--share").code != 0
     with app_running() as (url, _, said):
         assert url.startswith("http://127.0.0.1:") and not said
-    with app_running("--host", "0.0.0.0") as (_, _, said):
+    with app_running("--host", "0.0.0.0", sigint_ignored=True) as (_, _, said):
         assert any("other machines can reach the app" in line for line in said)
 
 
