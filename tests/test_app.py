@@ -329,3 +329,24 @@ def test_a_port_in_use_is_one_line(run_cli, tmp_path) -> None:
     assert result.code != 0 and f"cannot listen on 127.0.0.1:{port}" in result.err
     assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err
     assert set(Path(tempfile.gettempdir()).glob("texsynth-app-*")) == before
+
+
+def test_the_controls_come_from_the_declarations() -> None:
+    """Label, help, choices and each preset's value, as the command line's help has them."""
+    import gradio as gr
+
+    from texsynth.app.controls import controls, given
+    from texsynth.core.errors import TexsynthError
+    from texsynth.core.recipe import Recipe
+    from texsynth.core.registry import LOSSES
+
+    with gr.Blocks():
+        made = controls(Recipe, ("loss", "iters", "tileable"), "t")
+    assert made["loss"].label == "loss" and made["loss"].elem_id == "t-loss"
+    assert [c[0] for c in made["loss"].choices] == list(LOSSES.names())
+    assert "presets: default tiled-gram" in made["loss"].info
+    assert isinstance(made["tileable"], gr.Checkbox)
+    values = {made["loss"]: "swd", made["iters"]: " 40 ", made["tileable"]: False}
+    assert given(Recipe, made, values) == {"loss": "swd", "iters": 40}
+    with pytest.raises(TexsynthError, match="iters: 'many' is not a whole number"):
+        given(Recipe, made, {made["iters"]: "many"})

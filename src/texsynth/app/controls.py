@@ -22,11 +22,13 @@ def label_of(name: str, spec: OptionSpec) -> str:
     return flag_of(name, spec).removeprefix("--")
 
 
-def control(name: str, spec: OptionSpec, default: Any = None, elem_id: str | None = None) -> Any:
+def control(
+    name: str, spec: OptionSpec, default: Any = None, elem_id: str | None = None, info: str = ""
+) -> Any:
     """One Gradio component for a declared field: a checkbox for a yes/no option, a menu
     for a choice, else a text box read by the field's parser. ``default`` None shows it
-    empty, meaning "the preset's value"."""
-    label, info = label_of(name, spec), spec.help
+    empty, meaning "the preset's value"; ``info`` is added to the field's help."""
+    label, info = label_of(name, spec), spec.help + info
     if spec.is_flag:
         return gr.Checkbox(value=bool(default), label=label, info=info, elem_id=elem_id)
     if spec.choices is not None:
@@ -46,10 +48,23 @@ def controls(
     each has the element id ``PREFIX-NAME`` (what the browser tests find)."""
     wanted, defaults = set(names), defaults or {}
     return {
-        name: control(name, spec, defaults.get(name), f"{prefix}-{name.replace('_', '-')}")
+        name: control(
+            name,
+            spec,
+            defaults.get(name),
+            f"{prefix}-{name.replace('_', '-')}",
+            _presets(cls, name),
+        )
         for name, spec in declared(cls)
         if name in wanted
     }
+
+
+def _presets(cls: type, name: str) -> str:
+    """A recipe field's value in each preset, as the command line's help gives it."""
+    from ..core.recipe import Recipe, preset_values
+
+    return f"  [{preset_values(name)}]" if cls is Recipe else ""
 
 
 def given(cls: type, shown: dict[str, Any], data: dict[Any, Any]) -> dict[str, Any]:
