@@ -8,12 +8,12 @@ An option's ``scope`` names the edits it applies to; one without a scope applies
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import TexsynthError
 from .options import choice, declare, declared, optional, path_text, whole_number
+from .provenance import is_sha256
 
 EDIT_KINDS: tuple[str, ...] = ("fill", "extend", "tile")
 # What each kind of edit does, as its command's help says it.
@@ -28,7 +28,6 @@ SUMMARIES = {
 }
 # What an edit's sidecar section records besides its declared fields.
 EDIT_FACTS = frozenset({"image_sha256", "mask_sha256", "hole_pixels", "placed"})
-SHA256 = re.compile(r"[0-9a-f]{64}")
 # Where ``extend`` puts the image: the middle, a side (n, s, e, w) or a corner.
 ANCHORS: tuple[str, ...] = ("center", "n", "s", "e", "w", "ne", "nw", "se", "sw")
 
@@ -93,7 +92,7 @@ def edit_options(kind: str) -> list[str]:
 def check_edit_facts(edit: dict[str, Any], where: str) -> None:
     """Refuse an edit section whose recorded facts are not what texsynth writes."""
     for key in ("image_sha256", "mask_sha256"):
-        if key in edit and not (isinstance(edit[key], str) and SHA256.fullmatch(edit[key])):
+        if key in edit and not is_sha256(edit[key]):
             raise TexsynthError(f"{where}: {key} is not 64 hexadecimal digits")
     placed = edit.get("placed")
     if placed is not None and not (

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from .errors import TexsynthError
 
 CHUNK = 1 << 20
+
+
+def is_sha256(value: Any) -> bool:
+    """Whether ``value`` is a sha256 as texsynth records it: 64 lowercase hexadecimal digits."""
+    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) is not None
 
 
 def file_sha256(path: str | os.PathLike) -> str:

@@ -14,7 +14,6 @@ import dataclasses
 import json
 import math
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from .errors import TexsynthError
 from .kinds import KINDS, RunKind, kind_of_record
 from .options import declared
+from .provenance import is_sha256
 from .recipe import Recipe, Task, fields_from, get_preset
 
 # The sections every sidecar may hold; each kind of run adds its own (texsynth.core.kinds).
@@ -30,7 +30,6 @@ BASE_SECTIONS = {
     "job", "manifest_line", "image", "image_sha256",
 }  # fmt: skip
 INPUT_KEYS = {"role", "path", "bytes", "sha256", "pixels"}
-SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def sections() -> set[str]:
@@ -92,7 +91,7 @@ def _inputs(inputs: Any, where: Path) -> None:
         if not isinstance(item.get("path", ""), str) or not isinstance(item.get("role", ""), str):
             raise TexsynthError(f"{told}: path and role must be text")
         sha = item.get("sha256")
-        if sha is not None and not (isinstance(sha, str) and SHA256.fullmatch(sha)):
+        if sha is not None and not is_sha256(sha):
             raise TexsynthError(f"{told}: sha256 is not 64 hexadecimal digits")
         if "bytes" in item and (type(item["bytes"]) is not int or item["bytes"] < 0):
             raise TexsynthError(f"{told}: bytes is not a whole number")

@@ -11,7 +11,6 @@ hang or an unbounded allocation.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import torch
 
 from ..core.errors import TexsynthError
+from ..core.provenance import is_sha256
 from ..core.recipe import Recipe, fields_from
 from ..core.training import Training
 
@@ -26,7 +26,6 @@ from ..core.training import Training
 MAX_SOURCE_SIDE = 16_384
 # The most losses a training history may list (one per step).
 MAX_HISTORY = 10_000_000
-SHA256 = re.compile(r"[0-9a-f]{64}")
 PAYLOAD_KEYS = {"format", "version", "shape", "weights", "recipe", "source", "training"}
 TRAINING_KEYS = {"settings", "step", "seconds", "losses", "optimizer"}
 
@@ -115,7 +114,7 @@ def _source(source: Any, channels: int) -> None:
     name = source["name"]
     if not isinstance(name, str) or not name.strip() or len(name) > 4096:
         raise _Bad("source.name is not a file name")
-    if not isinstance(source["sha256"], str) or not SHA256.fullmatch(source["sha256"]):
+    if not is_sha256(source["sha256"]):
         raise _Bad("source.sha256 is not 64 hexadecimal digits")
 
 
