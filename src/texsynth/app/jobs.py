@@ -6,7 +6,6 @@ cancellable between iterations.
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import TexsynthError
-from ..core.files import sidecar_path, text_writer, write_files
+from ..core.files import write_files
 from ..core.kinds import KINDS
 from ..core.recipe import Task
 from ..core.registry import resolve
@@ -64,16 +63,11 @@ class Jobs:
         """Write the result (PNG and sidecar) to a new folder of the app's own, and beside
         them ``extra`` files (a painted mask); the same to ``--output-dir`` under a name
         not taken. Returns the files to download."""
-        from ..image.io import image_writer
+        from ..image.io import image_and_sidecar
 
         folder = self.results / f"{next(self.numbers):04d}"
         folder.mkdir(parents=True)
-        image = folder / f"{stem}.png"
-        sidecar = json.dumps(result.record(), indent=2) + "\n"
-        files = [
-            (image, image_writer(result.image, image)),
-            (sidecar_path(image), text_writer(sidecar)),
-        ]
+        files = image_and_sidecar(result.image, result.record(), folder / f"{stem}.png")
         files += [(folder / name, _copier(path)) for name, path in (extra or {}).items()]
         written = write_files(files)
         if self.output_dir is not None:

@@ -8,7 +8,6 @@ together, and says what it wrote.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +106,7 @@ def _run(
                        force=given["force"], **recipe_fields)  # fmt: skip
     task_of = Task(**{k: tuple(v) if isinstance(v, list) else v for k, v in task.items()})
     result = resolve(kind.runner)(made_of, base, task=task_of, **options)
-    write_run(result, output, meta_path, overwrite)
+    write_run(result, output, overwrite)
     if not quiet:
         record = result.record()
         width, height = result.image.shape[2], result.image.shape[1]
@@ -116,16 +115,13 @@ def _run(
         )
 
 
-def write_run(result: Any, output: Path, meta_path: Path, overwrite: bool) -> None:
-    """The image and its sidecar, placed together, over nothing that appeared meanwhile."""
-    from ..core.files import text_writer, write_files
-    from ..image.io import image_writer
+def write_run(result: Any, output: Path, overwrite: bool) -> None:
+    """The image and its sidecar (OUTPUT.json), placed together, over nothing that appeared
+    meanwhile."""
+    from ..core.files import write_files
+    from ..image.io import image_and_sidecar
 
-    sidecar = json.dumps(result.record(), indent=2) + "\n"
-    write_files(
-        [(output, image_writer(result.image, output)), (meta_path, text_writer(sidecar))],
-        overwrite,
-    )
+    write_files(image_and_sidecar(result.image, result.record(), output), overwrite)
 
 
 def check_lossless(command: str, output: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +38,8 @@ def sample(
     convolutional: one file serves any --size. The same seed gives the same image."""
     from ..core.devices import resolve_device
     from ..core.errors import SizeError
-    from ..core.files import make_folder, sidecar_path, text_writer, write_files
-    from ..image.io import image_writer
+    from ..core.files import make_folder, write_files
+    from ..image.io import image_and_sidecar
     from ..synthesis.samples import generator_samples
 
     seed = task_fields.get("seed", 0)
@@ -55,11 +54,7 @@ def sample(
     for name, made in zip(names, samples, strict=True):  # each written as soon as it is made
         if shape is None:  # the folder is made once the first sample is (a bad one: no folder)
             make_folder(output)
-        sidecar = json.dumps(made.record(), indent=2) + "\n"
-        write_files(
-            [(name, image_writer(made.image, name)), (sidecar_path(name), text_writer(sidecar))],
-            overwrite,
-        )
+        write_files(image_and_sidecar(made.image, made.record(), name), overwrite)
         seconds, shape = seconds + made.wall_time, made.image.shape
     if not quiet and shape is not None:
         click.echo(

@@ -144,7 +144,7 @@ def _one_synthesis(
         mix=task.get("mix"),
         **settings,
     )
-    write_run(result, output, meta_path, settings["overwrite"])
+    write_run(result, output, settings["overwrite"])
     if settings["progress"]:
         click.echo(_summary(result, output, meta_path), err=True)
 

@@ -24,7 +24,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..core.errors import ImageError
-from ..core.files import Writer, check_new, write_file
+from ..core.files import Writer, check_new, sidecar_path, text_writer, write_file
 from ..core.files import current_umask as current_umask  # re-exported for users of the API
 
 check_output_path = check_new  # the start check's older name, kept for users of the API
@@ -298,6 +298,18 @@ def image_writer(pixels: torch.Tensor, path: str | os.PathLike) -> Writer:
     """A :data:`~texsynth.core.files.Writer` of ``pixels`` in the format ``path`` names."""
     fmt = image_format(path)
     return lambda tmp: to_pil(pixels).save(tmp, format=fmt)
+
+
+def image_and_sidecar(
+    pixels: torch.Tensor, record: dict, path: str | os.PathLike
+) -> list[tuple[Path, Writer]]:
+    """The writers of an image at ``path`` and of its JSON sidecar beside it, to be placed
+    together by :func:`~texsynth.core.files.write_files` (every command that writes a result
+    writes these two)."""
+    import json
+
+    sidecar = json.dumps(record, indent=2) + "\n"
+    return [(Path(path), image_writer(pixels, path)), (sidecar_path(path), text_writer(sidecar))]
 
 
 def save_image(pixels: torch.Tensor, path: str | os.PathLike, overwrite: bool = True) -> Path:
