@@ -32,11 +32,17 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(path: str | os.PathLike, role: str, pixels: tuple[int, int] | None) -> dict:
-    """The record of one input file: role (source or guide), path, bytes, sha256, pixels."""
+def fingerprint(
+    path: str | os.PathLike,
+    role: str,
+    pixels: tuple[int, int] | None,
+    sha256: str | None = None,
+) -> dict:
+    """The record of one input file: role (source or guide), path, bytes, sha256, pixels.
+    ``sha256``: the hash of the bytes already read and decoded (else the file is hashed)."""
     p = Path(path).resolve()
     record: dict[str, Any] = {"role": role, "path": str(p), "bytes": p.stat().st_size}
-    record["sha256"] = file_sha256(p)
+    record["sha256"] = sha256 or file_sha256(p)
     if pixels is not None:
         record["pixels"] = list(pixels)  # (width, height) as read
     return record

@@ -115,11 +115,13 @@ def make_control(control: Control) -> tuple[ControlResult, torch.Tensor]:
     if control.image is None:
         raise TexsynthError("a control needs an image")
     began = time.perf_counter()
-    source = load_image(control.image).pixels.double()
+    loaded = load_image(control.image)
+    source = loaded.pixels.double()
     made = CONTROLS[control.kind](source, control.seed)
     inputs = []
-    if Path(control.image).is_file():
-        inputs.append(fingerprint(control.image, "image", (source.shape[2], source.shape[1])))
+    if Path(control.image).is_file():  # the hash of the bytes decoded: not read again
+        size = (source.shape[2], source.shape[1])
+        inputs.append(fingerprint(control.image, "image", size, loaded.sha256))
     return ControlResult(made, control, inputs, time.perf_counter() - began), source
 
 

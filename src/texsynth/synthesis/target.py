@@ -170,8 +170,10 @@ def _input_files(
     found = []
     for given, item in zip(sources, read, strict=True):
         if _is_file(given):
-            pixels = (item.width, item.height) if isinstance(item, LoadedImage) else None
-            found.append(fingerprint(given, "source", pixels))  # type: ignore[arg-type]
+            image = item if isinstance(item, LoadedImage) else None
+            pixels = (image.width, image.height) if image else None
+            sha256 = image.sha256 if image else None  # of the bytes decoded: not read again
+            found.append(fingerprint(given, "source", pixels, sha256))  # type: ignore[arg-type]
     if guide is not None and _is_file(guide) and labels is not None:
         found.append(fingerprint(guide, "guide", (int(labels.shape[1]), int(labels.shape[0]))))  # type: ignore[arg-type]
     return tuple(found)
