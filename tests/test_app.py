@@ -117,7 +117,10 @@ def test_the_app_makes_what_the_command_line_makes(tmp_path: Path) -> None:
         page.get_by_role("tab", name="Fill").click()
         page.set_input_files("#fill-image input[type=file]", source)
         page.locator("#fill-editor canvas").first.wait_for()
-        time.sleep(1)
+        # The upload sets the editor's picture by a round trip to the server; a stroke
+        # painted before it lands is wiped by it, so let it land first.
+        page.wait_for_load_state("networkidle")
+        time.sleep(3)
         paint(page, page.locator("#fill-editor canvas").first.bounding_box())
         filled = run_and_download(page, "fill", downloads)
         page.screenshot(path=tmp_path / "app_fill.png", full_page=True)
