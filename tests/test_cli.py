@@ -183,7 +183,8 @@ def test_unusual_image_modes_are_converted(run_cli, tmp_path, small_color, mode)
     out = tmp_path / "out.png"
     result = run_cli("synth", path, "-o", out, "--size", "32", *QUICK)
     assert result.code == 0, result.err
-    expected = "L" if mode in ("I;16", "LA") else "RGB"
+    # Alpha and 16 bits are kept (docs/materials.md); palette and CMYK become RGB.
+    expected = {"RGBA": "RGBA", "I;16": "I;16", "LA": "LA"}.get(mode, "RGB")
     assert Image.open(out).mode == expected
 
 

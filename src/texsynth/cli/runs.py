@@ -98,7 +98,9 @@ def _run(
     recipe_fields = given.pop("recipe_fields", {})
     _check_recipe_used(kind, made_of, preset, recipe_fields, tasks)
     inputs = [getattr(made_of, name) for name in kind.files]
-    check_not_inputs([output, meta_path], [*inputs, *task.get("sources", ()), recipe_file])
+    map_paths = check_map_outputs(output, task, overwrite)
+    read = [*inputs, *task.get("sources", ()), *task.get("maps", ()), recipe_file]
+    check_not_inputs([output, meta_path, *map_paths], read)
     options = {}
     if kind.recipe:
         options = dict(device=given["device"], weights=given["weights_path"],
@@ -121,7 +123,21 @@ def write_run(result: Any, output: Path, overwrite: bool) -> None:
     from ..core.files import write_files
     from ..image.io import image_and_sidecar
 
-    write_files(image_and_sidecar(result.image, result.record(), output), overwrite)
+    files = image_and_sidecar(result.image, result.record(), output, result.material)
+    write_files(files, overwrite)
+
+
+def check_map_outputs(output: Path, task: dict[str, Any], overwrite: bool) -> list[Path]:
+    """Before any work: the outputs of the task's maps (beside ``output``), each new unless
+    ``overwrite``, and the depth asked for one that ``output``'s format holds."""
+    from ..core.files import check_new
+    from ..image.io import check_holds
+    from ..image.material import map_output
+
+    if task.get("depth") not in (None, "auto"):
+        check_holds(output, int(task["depth"]), False)
+    paths = [map_output(output, Path(found).stem) for found in task.get("maps", ())]
+    return [check_new(path, overwrite) for path in paths]
 
 
 def check_lossless(command: str, output: Path) -> None:

@@ -23,7 +23,13 @@ from .options import (
     trust_option,
     weights_option,
 )
-from .runs import check_image_extension, check_replay_inputs, recorded_run, write_run
+from .runs import (
+    check_image_extension,
+    check_map_outputs,
+    check_replay_inputs,
+    recorded_run,
+    write_run,
+)
 
 
 @click.command()
@@ -94,8 +100,9 @@ def synth(
         raise click.UsageError("--strict applies to a replay; give --recipe OUT.json or drop it")
     base, task = _replayed(recipe_file, preset, sources, task_fields, strict)
     runs = _series(output, mix if mix is not None else (task.get("mix"),), overwrite)
-    inputs = [*task.get("sources", ()), task.get("guide"), recipe_file]
-    check_not_inputs([path for run in runs for path in run[:2]], inputs)
+    inputs = [*task.get("sources", ()), *task.get("maps", ()), task.get("guide"), recipe_file]
+    maps = [path for run in runs for path in check_map_outputs(run[0], task, overwrite)]
+    check_not_inputs([*(path for run in runs for path in run[:2]), *maps], inputs)
     for run_output, meta_path, value in runs:
         snapshots = snapshot_dir
         if snapshot_every and snapshots is None:
@@ -142,6 +149,8 @@ def _one_synthesis(
         seed=task.get("seed", 0),
         guide=task.get("guide"),
         mix=task.get("mix"),
+        maps=tuple(task.get("maps", ())),
+        depth=None if task.get("depth", "auto") == "auto" else int(task["depth"]),
         **settings,
     )
     write_run(result, output, settings["overwrite"])

@@ -57,7 +57,7 @@ class RunKind:
     runner: str | Callable[..., Any] = ""
     commands: tuple[Command, ...] = ()  # made by texsynth.cli.runs.run_command
     told: Callable[[Record], str] = lambda record: ""  # the command's summary, after WxH
-    task_fields: tuple[str, ...] = ("sources", "size", "seed", "guide", "mix")
+    task_fields: tuple[str, ...] = ("sources", "size", "seed", "guide", "mix", "maps", "depth")
     # Whether a batch computes its sources' statistics once for all its jobs (a synthesis's
     # are its sources'; an edit's or a metamer's are its own image's).
     shares_statistics: bool = False
@@ -134,7 +134,11 @@ METAMER_SKIPS = (
     "structure_scales", "start", "coarse_iters", "iters_side", "scales", "redraw_every",
     "tileable", "hist_match", "preserve_colors",
 )  # fmt: skip
-EDIT_TASKS = {"fill": ("sources", "seed"), "extend": ("sources", "size", "seed"), "tile": ()}
+EDIT_TASKS = {
+    "fill": ("sources", "seed", "maps", "depth"),
+    "extend": ("sources", "size", "seed", "maps", "depth"),
+    "tile": ("maps", "depth"),
+}
 METAMER_HELP = (
     "Make a metamer of IMAGE: an image whose Gram statistics match IMAGE's inside every "
     "pooling window, the windows growing with eccentricity from the fixation point (radial "
@@ -157,7 +161,8 @@ KINDS: dict[str, RunKind] = {
         runner="texsynth.synthesis.edit:run_edit",
         commands=tuple(Command(k, SUMMARIES[k], (("kind", k),), EDIT_TASKS[k]) for k in EDIT_KINDS),
         told=lambda record: f", {record['edit'].get('hole_pixels')} px synthesised",
-        task_fields=("sources", "size", "seed"), trigger="kind", hint="edit: fill, …",
+        task_fields=("sources", "size", "seed", "maps", "depth"), trigger="kind",
+        hint="edit: fill, …",
         job_tag=lambda edit: f"-{edit.kind}", job_spec=_edit_spec,
         card_fields=(("edit", "kind"),), captions=("edited", "original"), outline=True,
     ),

@@ -139,6 +139,17 @@ def path_list(value: Any) -> tuple[str, ...]:
     return paths
 
 
+def map_list(value: Any) -> tuple[str, ...]:
+    """Paths separated by ``,`` (the command line) or ``;`` (a CSV cell), or a list."""
+    if isinstance(value, (list, tuple)):
+        paths = tuple(_items(value, ","))
+    else:
+        paths = tuple(p for part in _items(value, ";") for p in _items(part, ","))
+    if not paths:
+        raise ValueError("no path given")
+    return paths
+
+
 def path_text(value: Any) -> str:
     text = str(value).strip()
     if not text:

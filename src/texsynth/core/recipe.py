@@ -26,6 +26,7 @@ from .options import (
     declared,
     fraction,
     image_size,
+    map_list,
     name_list,
     number_list,
     optional,
@@ -250,6 +251,10 @@ PRESET = OptionSpec(
 )
 
 
+# Bits per sample an output may be written with ("auto": the input's).
+OUTPUT_DEPTHS = ("auto", "8", "16")
+
+
 @dataclass(frozen=True)
 class Task:
     """What to synthesise: sources, output size, seed, and an optional label map."""
@@ -279,8 +284,29 @@ class Task:
         optional(fraction),
     )
 
+    maps: tuple[str, ...] = declare(
+        (),
+        "Other maps of the image's surface (normal, height, roughness …), comma-separated, "
+        "each of the image's size. Each is written beside the output as OUTPUT_NAME (NAME: "
+        "the map's file name), made from the same places of the image: an edit's copies, a "
+        "synthesis's nearest source patches. A file named *normal* or *nrm* is a normal map "
+        "(unit vectors, checked). docs/materials.md.",
+        map_list,
+        metavar="MAP,…",
+    )
+    depth: str = declare(
+        "auto",
+        "Bits per sample of the output and its maps: auto (each input's: 16-bit in, 16-bit "
+        "out), 8 or 16 (PNG and TIFF hold 16).",
+        choice(OUTPUT_DEPTHS),
+    )
+
     def as_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in _values(self).items()}
+
+    def output_depth(self) -> int | None:
+        """The depth asked for, in bits (None: each input's own)."""
+        return None if self.depth == "auto" else int(self.depth)
 
 
 def _values(obj: Any) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from .recipe import Recipe, Task, fields_from, get_preset
 # The sections every sidecar may hold; each kind of run adds its own (texsynth.core.kinds).
 BASE_SECTIONS = {
     "texsynth_version", "preset", "recipe", "task", "inputs", "facts", "versions", "job_id",
-    "job", "manifest_line", "image", "image_sha256",
+    "job", "manifest_line", "image", "image_sha256", "material",
 }  # fmt: skip
 INPUT_KEYS = {"role", "path", "bytes", "sha256", "pixels"}
 
@@ -42,7 +42,7 @@ def check_sections(data: dict[str, Any], where: Path) -> None:
     unknown = sorted(set(data) - sections())
     if unknown:
         raise TexsynthError(f"{where}: unknown section {unknown[0]!r} (not a texsynth sidecar)")
-    for name in ("facts", "versions", "job"):
+    for name in ("facts", "versions", "job", "material"):
         if name in data and not isinstance(data[name], dict):
             raise TexsynthError(f"{where}: '{name}' must be a JSON object")
     if "inputs" in data:

@@ -27,8 +27,9 @@ from ..core.devices import check_memory
 from ..core.edits import ANCHORS, Edit
 from ..core.errors import ImageError, SizeError
 from .io import ImageLike, LoadedImage, load_image
+from .material import SurfaceMap, as_map
 from .seams import wrapped_by_seams
-from .shifts import grown_copy, stitched_fill
+from .shifts import grown_copy, identity_places, stitched_fill
 
 # Peak memory of a patch fill per pixel of the hole's bounding box (measured: extend of a
 # 256² image to 384² and 512², 3.8 and 3.5 KiB per canvas pixel above the process's own),
@@ -56,6 +57,12 @@ class Canvas:
     # What an edit's sidecar section records of it (canvas_for): the edit's fields, its
     # files with their sha256, the hole's size, and where the image sits.
     record: dict = dataclasses.field(default_factory=dict)
+    # (2, H, W): for each canvas pixel, the (row, column) in the image of the pixel its
+    # patch fill shows (kept pixels: their own); the other maps are filled from there.
+    places: torch.Tensor | None = None
+    # The image as its file holds it (colour not composited, alpha, depth), when read
+    # from a file or array: what an edit writes is this, read at ``places``.
+    surface: SurfaceMap | None = None
 
     @property
     def width(self) -> int:
@@ -138,7 +145,10 @@ def fill_canvas(image: ImageLike, mask: ImageLike | None = None, force: bool = F
             )
     check_fill_memory(loaded.width, loaded.height, hole, force)
     canvas = _with_hole(loaded, hole)
-    return dataclasses.replace(canvas, start=stitched_fill(canvas.pixels, hole), files=files)
+    places = identity_places(loaded.height, loaded.width)
+    start = stitched_fill(canvas.pixels, hole, places=places)
+    return dataclasses.replace(canvas, start=start, files=files, places=places,
+                               surface=_surface(loaded))  # fmt: skip
 
 
 def extend_canvas(
@@ -162,8 +172,11 @@ def extend_canvas(
     pixels = loaded.pixels.new_zeros(loaded.pixels.shape[0], height, width)
     pixels[:, top : top + loaded.height, left : left + loaded.width] = loaded.pixels
     hole = hole_around((left, top, loaded.width, loaded.height), size)
-    start = stitched_fill(pixels, hole, grown_copy)
-    return Canvas(pixels, hole, loaded.name, start, _files(("image", loaded)))
+    places = identity_places(height, width)
+    start = stitched_fill(pixels, hole, grown_copy, places)
+    in_image = places - torch.tensor([top, left], dtype=places.dtype).view(2, 1, 1)
+    return Canvas(pixels, hole, loaded.name, start, _files(("image", loaded)),
+                  places=in_image, surface=_surface(loaded))  # fmt: skip
 
 
 def hole_around(kept: tuple[int, int, int, int], size: tuple[int, int]) -> torch.Tensor:
@@ -200,8 +213,10 @@ def tile_canvas(image: ImageLike, band: int | None = None, force: bool = False) 
     inner = (band, band, loaded.width - 2 * band, loaded.height - 2 * band)
     hole = hole_around(inner, (loaded.width, loaded.height))
     canvas = _with_hole(loaded, hole)
-    start = wrapped_by_seams(loaded.pixels, band)
-    return dataclasses.replace(canvas, start=start, files=_files(("image", loaded)))
+    places = identity_places(loaded.height, loaded.width)
+    start = wrapped_by_seams(loaded.pixels, band, places)
+    return dataclasses.replace(canvas, start=start, files=_files(("image", loaded)),
+                               places=places, surface=_surface(loaded))  # fmt: skip
 
 
 def canvas_for(edit: Edit, size: tuple[int, int] | None = None, force: bool = False) -> Canvas:
@@ -262,6 +277,11 @@ def recorded_hole(edit: dict, size: tuple[int, int]) -> torch.Tensor | None:
 def _files(*read: tuple[str, LoadedImage]) -> tuple[tuple[str, str], ...]:
     """(role, sha256) of each image that was read from a file."""
     return tuple((role, image.sha256) for role, image in read if image.sha256 is not None)
+
+
+def _surface(loaded: LoadedImage) -> SurfaceMap:
+    """The image as its file holds it, a map of its own material (never a normal map)."""
+    return as_map(loaded, loaded.name, normal=False)
 
 
 def _with_hole(loaded: LoadedImage, hole: torch.Tensor) -> Canvas:

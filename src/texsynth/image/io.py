@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,6 +27,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ..core.errors import ImageError
 from ..core.files import Writer, check_new, sidecar_path, text_writer, write_file
 from ..core.files import current_umask as current_umask  # re-exported for users of the API
+from . import formats
 
 check_output_path = check_new  # the start check's older name, kept for users of the API
 
@@ -61,6 +63,9 @@ class LoadedImage:
     name: str
     sha256: str | None = None  # of the file's bytes, read once with the pixels (files only)
     alpha: torch.Tensor | None = None  # (H, W) in [0, 1]: the file's alpha, when it has one
+    depth: int = 8  # bits per sample of the file (8 or 16); 8 for what is not a file
+    # (C, H, W): the file's colour before it was composited over white (where it has alpha)
+    unblended: torch.Tensor | None = None
 
     @property
     def grayscale(self) -> bool:
@@ -162,14 +167,22 @@ def read_image_file(path: str | os.PathLike) -> np.ndarray:
     """Read an image file to float32 (H, W) or (H, W, 3) in [0, 1], with clear errors.
 
     The EXIF orientation is applied, so a photograph comes out as it is shown, not as the
-    camera's sensor stored it.
+    camera's sensor stored it. Transparent pixels are composited over white.
     """
-    return _read_file(path)[0]
+    return _read_file(path).pixels
 
 
-def _read_file(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None, str]:
-    """An image file's pixels (as :func:`read_image_file`), its alpha channel (float32
-    (H, W) in [0, 1], or None), and the sha256 of its bytes: the file is read once."""
+@dataclass(frozen=True)
+class _FileImage:
+    pixels: np.ndarray  # (H, W) or (H, W, 3), composited over white where there is alpha
+    alpha: np.ndarray | None  # (H, W)
+    unblended: np.ndarray | None  # the colour before compositing, where there is alpha
+    depth: int
+    sha256: str
+
+
+def _read_file(path: str | os.PathLike) -> _FileImage:
+    """An image file read once: its pixels, alpha, depth and the sha256 of its bytes."""
     p = Path(path)
     check_readable(p)
     try:
@@ -179,17 +192,28 @@ def _read_file(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None, 
     digest = hashlib.sha256(data).hexdigest()
     try:
         with _refusing_bombs(p), Image.open(io.BytesIO(data)) as img:
-            img.load()  # decode now: truncated files fail here, not later
-            upright = ImageOps.exif_transpose(img)
-            has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-            alpha = None
-            if has_alpha:
-                alpha = np.asarray(upright.convert("RGBA").getchannel("A"), np.float32) / 255
-            return _pil_to_array(upright), alpha, digest
+            decoded = formats.decode(data, img)
+            if decoded is None:
+                img.load()  # decode now: truncated files fail here, not later
+                decoded = formats.pillow_decoded(img)
     except UnidentifiedImageError:
         raise ImageError(f"{p} is not an image file Pillow can read") from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, KeyError, IndexError) as exc:
         raise ImageError(f"cannot read image {p}: it is truncated or corrupt ({exc})") from None
+    except Exception as exc:  # pypng's and tifffile's own errors on a damaged file
+        raise ImageError(f"cannot read image {p}: {exc}") from None
+    values = decoded.scaled()
+    colour = values[..., : values.shape[2] - decoded.has_alpha]
+    alpha = values[..., -1] if decoded.has_alpha else None
+    # Transparent pixels have arbitrary colours underneath; composite over white so the
+    # texture the user sees is the texture we model.
+    shown = colour if alpha is None else colour * alpha[..., None] + (1 - alpha[..., None])
+    unblended = None if alpha is None else _squeezed(colour)
+    return _FileImage(_squeezed(shown), alpha, unblended, decoded.depth, digest)
+
+
+def _squeezed(values: np.ndarray) -> np.ndarray:
+    return values[..., 0] if values.shape[2] == 1 else values
 
 
 def load_image(source: ImageLike, grayscale: bool | None = None) -> LoadedImage:
@@ -200,7 +224,7 @@ def load_image(source: ImageLike, grayscale: bool | None = None) -> LoadedImage:
     image to luminance, ``False`` replicates a gray one to RGB; ``None`` keeps it as it is.
     A file is read once: its bytes' sha256 and its alpha channel come with the pixels.
     """
-    sha256, alpha = None, None
+    sha256, alpha, unblended, depth = None, None, None, 8
     if isinstance(source, torch.Tensor):
         pixels, name = _array_to_pixels(source.detach().cpu().float().numpy()), "<tensor>"
     elif isinstance(source, np.ndarray):
@@ -213,16 +237,27 @@ def load_image(source: ImageLike, grayscale: bool | None = None) -> LoadedImage:
     elif isinstance(source, str) and source.startswith(BUILTIN_PREFIX):
         pixels, name = _array_to_pixels(_builtin(source)), source
     else:
-        array, alpha, sha256 = _read_file(source)
-        pixels, name = _array_to_pixels(array), str(source)
+        read = _read_file(source)
+        pixels, name = _array_to_pixels(read.pixels), str(source)
+        sha256, depth = read.sha256, read.depth
+        alpha = None if read.alpha is None else torch.from_numpy(read.alpha)
+        if read.unblended is not None:
+            unblended = _array_to_pixels(read.unblended)
     if not torch.isfinite(pixels).all() or pixels.min() < 0 or pixels.max() > 1:
         raise ImageError(f"{name}: pixel values must be finite and lie in [0, 1]")
+    pixels = _colour_mode(pixels, grayscale)
+    unblended = None if unblended is None else _colour_mode(unblended, grayscale)
+    return LoadedImage(pixels, name, sha256, alpha, depth, unblended)
+
+
+def _colour_mode(pixels: torch.Tensor, grayscale: bool | None) -> torch.Tensor:
+    """``pixels`` as luminance (``grayscale=True``), as RGB (False) or as they are (None)."""
     if grayscale is True and pixels.shape[0] == 3:
         weights = torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)
-        pixels = (pixels * weights).sum(0, keepdim=True)
-    elif grayscale is False and pixels.shape[0] == 1:
-        pixels = pixels.expand(3, -1, -1).contiguous()
-    return LoadedImage(pixels, name, sha256, None if alpha is None else torch.from_numpy(alpha))
+        return (pixels * weights).sum(0, keepdim=True)
+    if grayscale is False and pixels.shape[0] == 1:
+        return pixels.expand(3, -1, -1).contiguous()
+    return pixels
 
 
 def load_label_map(source: ImageLike) -> tuple[torch.Tensor, list[int]]:
@@ -294,22 +329,57 @@ def image_format(path: str | os.PathLike) -> str:
     return Image.registered_extensions().get(Path(path).suffix.lower(), "PNG")
 
 
-def image_writer(pixels: torch.Tensor, path: str | os.PathLike) -> Writer:
-    """A :data:`~texsynth.core.files.Writer` of ``pixels`` in the format ``path`` names."""
+def image_writer(
+    pixels: torch.Tensor,
+    path: str | os.PathLike,
+    depth: int = 8,
+    alpha: torch.Tensor | None = None,
+) -> Writer:
+    """A :data:`~texsynth.core.files.Writer` of (C, H, W) ``pixels`` in the format ``path``
+    names, at ``depth`` bits per sample, with an (H, W) ``alpha`` channel if given."""
     fmt = image_format(path)
-    return lambda tmp: to_pil(pixels).save(tmp, format=fmt)
+    check_holds(path, depth, alpha is not None)
+    if depth == 8 and alpha is None:
+        return lambda tmp: to_pil(pixels).save(tmp, format=fmt)
+    planes = pixels.detach().cpu().float() if alpha is None else torch.cat(
+        [pixels.detach().cpu().float(), alpha.detach().cpu().float()[None]]
+    )  # fmt: skip
+    samples = formats.quantised(planes.permute(1, 2, 0).numpy(), depth)
+    return lambda tmp: formats.encode(samples, tmp, fmt)
+
+
+def check_holds(path: str | os.PathLike, depth: int, alpha: bool) -> None:
+    """Refuse, in words, an output format that cannot hold ``depth`` bits or an alpha
+    channel (the result would silently lose them)."""
+    fmt = image_format(path)
+    if depth not in formats.DEPTHS:
+        raise ImageError(f"cannot write {depth}-bit samples; choose 8 or 16")
+    if depth == 16 and fmt not in formats.DEEP_FORMATS:
+        raise ImageError(
+            f"{path}: a {fmt} file holds 8 bits per sample and the result has 16; write .png "
+            "or .tif, or ask for --depth 8"
+        )
+    if alpha and fmt not in formats.ALPHA_FORMATS:
+        raise ImageError(
+            f"{path}: a {fmt} file holds no alpha channel and the result has one; write .png "
+            "or .tif"
+        )
 
 
 def image_and_sidecar(
-    pixels: torch.Tensor, record: dict, path: str | os.PathLike
+    pixels: torch.Tensor, record: dict, path: str | os.PathLike, material: Any = None
 ) -> list[tuple[Path, Writer]]:
     """The writers of an image at ``path`` and of its JSON sidecar beside it, to be placed
     together by :func:`~texsynth.core.files.write_files` (every command that writes a result
-    writes these two)."""
+    writes these). A :class:`~texsynth.image.material.Material` writes the image at its
+    depth with its alpha, and its maps beside it, instead of ``pixels``."""
     import json
 
     sidecar = json.dumps(record, indent=2) + "\n"
-    return [(Path(path), image_writer(pixels, path)), (sidecar_path(path), text_writer(sidecar))]
+    images = [(Path(path), image_writer(pixels, path))] if material is None else (
+        material.writers(Path(path))
+    )  # fmt: skip
+    return [*images, (sidecar_path(path), text_writer(sidecar))]
 
 
 def save_image(pixels: torch.Tensor, path: str | os.PathLike, overwrite: bool = True) -> Path:

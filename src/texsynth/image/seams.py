@@ -26,14 +26,24 @@ SEAM_STARTS = 16
 SEAM_OFFSETS = 48
 
 
-def wrapped_by_seams(pixels: torch.Tensor, band: int) -> torch.Tensor:
+def wrapped_by_seams(
+    pixels: torch.Tensor, band: int, places: torch.Tensor | None = None
+) -> torch.Tensor:
     """(C, H, W) ``pixels`` that wrap around in both directions, unchanged outside a
-    ``band`` px frame along the edges (``band`` below half of each side)."""
-    across = _wrapped_columns(pixels, band)
-    return _wrapped_columns(across.transpose(1, 2), band).transpose(1, 2)
+    ``band`` px frame along the edges (``band`` below half of each side). ``places``
+    (2, H, W: each pixel's own row and column), if given, is moved with the pixels in
+    place, so that it ends holding where each output pixel was taken from."""
+    across = _wrapped_columns(pixels, band, places)
+    turned = None if places is None else places.transpose(1, 2).clone()
+    out = _wrapped_columns(across.transpose(1, 2), band, turned).transpose(1, 2)
+    if places is not None and turned is not None:
+        places.copy_(turned.transpose(1, 2))
+    return out
 
 
-def _wrapped_columns(pixels: torch.Tensor, band: int) -> torch.Tensor:
+def _wrapped_columns(
+    pixels: torch.Tensor, band: int, places: torch.Tensor | None = None
+) -> torch.Tensor:
     """``pixels`` whose left and right edges meet: ``B`` (rolled by the offset whose seams
     cost least, half the width among them; on a lattice, a period) left of a seam in the
     left band and right of one in the right band, ``pixels`` between."""
@@ -48,11 +58,15 @@ def _wrapped_columns(pixels: torch.Tensor, band: int) -> torch.Tensor:
             error[:, width - band - 1 : width - 1] + error[:, width - band :]
         )
         if best is None or left_cost + right_cost < best[0]:
-            best = (left_cost + right_cost, rolled, left, right)
-    _, rolled, left, right = best  # type: ignore[misc]
+            best = (left_cost + right_cost, offset, left, right)
+    _, offset, left, right = best  # type: ignore[misc]
+    rolled = pixels.roll(-offset, 2)
     columns = np.arange(width)[None]
     take_rolled = (columns < (left[:, None] + 1)) | (columns >= (right[:, None] + width - band))
-    return torch.where(torch.from_numpy(take_rolled)[None], rolled, pixels)
+    take = torch.from_numpy(take_rolled)[None]
+    if places is not None:
+        places.copy_(torch.where(take, places.roll(-offset, 2), places))
+    return torch.where(take, rolled, pixels)
 
 
 def _offsets(width: int, band: int) -> list[int]:

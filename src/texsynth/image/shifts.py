@@ -17,6 +17,10 @@ steps, each a function here:
    the seams between copies, and at the hole's boundary, run where the copies agree.
 
 Copies are real detail, never a blur; :mod:`texsynth.synthesis.edit` may refine them.
+Every filled pixel is a copy of a kept one: given ``places`` (2, H, W), each function moves
+it with the pixels, so that it ends holding, for each pixel, the (row, column) of the kept
+pixel it shows (:func:`identity_places` to start). Other maps of the same surface are then
+filled from the same places (:mod:`texsynth.image.material`).
 """
 
 from __future__ import annotations
@@ -36,6 +40,12 @@ CANDIDATE_SHIFTS = 24
 STITCH_SWEEPS = 2
 LOCAL_TILE = 16
 Shift = tuple[int, int]
+
+
+def identity_places(height: int, width: int) -> torch.Tensor:
+    """(2, H, W): each pixel's own (row, column), as float (moved like pixels)."""
+    rows, cols = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+    return torch.stack([rows, cols]).float()
 
 
 def shifted(pixels: torch.Tensor, shift: Shift) -> torch.Tensor:
@@ -113,33 +123,48 @@ def _correlate(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     return full[: size[0] - kernel.shape[-2] + 1, : size[1] - kernel.shape[-1] + 1]
 
 
-def copied_fill(pixels: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, list[Shift]]:
+def copied_fill(
+    pixels: torch.Tensor, hole: torch.Tensor, places: torch.Tensor | None = None
+) -> tuple[torch.Tensor, list[Shift]]:
     """The hole filled by :func:`shifted_copy` at once where one shift fits it; else peeled
     from its bounding box's sides inwards, a strip (a quarter of the box deep) at a time,
     each copied from what is kept or filled so far. A strip no shift fits takes its nearest
-    kept pixels. Returns the filled pixels and the shifts used."""
+    kept pixels. Returns the filled pixels and the shifts used; ``places`` (module
+    docstring), if given, is updated in place."""
     pixels, left, used = pixels.clone(), hole.clone(), []
     while left.any():
         parts = [left] if best_shift(pixels, left) is not None else _side_strips(left)
         for part in parts:
-            pixels = _copied_into(pixels, part, left, used)
+            pixels = _copied_into(pixels, part, left, used, places)
             left &= ~part
     return pixels, used
 
 
 def _copied_into(
-    pixels: torch.Tensor, part: torch.Tensor, unfilled: torch.Tensor, used: list[Shift]
+    pixels: torch.Tensor,
+    part: torch.Tensor,
+    unfilled: torch.Tensor,
+    used: list[Shift],
+    places: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``part`` copied from its :func:`best_shift` (appended to ``used``), or where no shift
-    fits from its nearest kept pixels."""
+    fits from its nearest kept pixels; ``places``, if given, moved the same way."""
     shift = best_shift(pixels, part, unfilled)
-    if shift is None:
-        return torch.where(part, _nearest_kept(pixels, unfilled), pixels)
-    used.append(shift)
-    return torch.where(part, shifted(pixels, shift), pixels)
+    if shift is not None:
+        used.append(shift)
+
+    def moved(values: torch.Tensor) -> torch.Tensor:
+        copy = _nearest_kept(values, unfilled) if shift is None else shifted(values, shift)
+        return torch.where(part, copy, values)
+
+    if places is not None:
+        places.copy_(moved(places))
+    return moved(pixels)
 
 
-def grown_copy(pixels: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, list[Shift]]:
+def grown_copy(
+    pixels: torch.Tensor, hole: torch.Tensor, places: torch.Tensor | None = None
+) -> tuple[torch.Tensor, list[Shift]]:
     """An ``extend`` fill: the kept rectangle grown outwards strip by strip, each strip (at
     most a third of the kept side deep) copied by :func:`best_shift` from what is kept so
     far, the sides in turn, so that the corners come from strips made before. A strip no
@@ -162,7 +187,7 @@ def grown_copy(pixels: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, 
             part[rect[0] : rect[1], rect[2] : rect[3]] = True
             part &= hole
             if part.any():
-                pixels = _copied_into(pixels, part, hole, used)
+                pixels = _copied_into(pixels, part, hole, used, places)
                 hole &= ~part
     return pixels, used
 
@@ -234,11 +259,16 @@ def local_shifts(pixels: torch.Tensor, hole: torch.Tensor) -> list[Shift]:
     return found
 
 
-def stitched_fill(pixels: torch.Tensor, hole: torch.Tensor, first: Any = None) -> torch.Tensor:
+def stitched_fill(
+    pixels: torch.Tensor,
+    hole: torch.Tensor,
+    first: Any = None,
+    places: torch.Tensor | None = None,
+) -> torch.Tensor:
     """The ``first`` fill (default :func:`copied_fill`; :func:`grown_copy` for ``extend``),
     then each hole pixel's shift re-chosen to lower the seam cost (module docstring).
-    Kept pixels are never changed."""
-    filled, used = (first or copied_fill)(pixels, hole)
+    Kept pixels are never changed; ``places``, if given, is updated in place."""
+    filled, used = (first or copied_fill)(pixels, hole, places)
     found = [*used, *local_shifts(pixels, hole), *candidate_shifts(pixels, hole, CANDIDATE_SHIFTS)]
     shifts = list(dict.fromkeys(found))
     if len(shifts) < 2:
@@ -251,7 +281,12 @@ def stitched_fill(pixels: torch.Tensor, hole: torch.Tensor, first: Any = None) -
     shows = filled[(slice(None), *box)]
     labels = reader.first_labels(shows)
     labels = _stitch(reader, hole[box], shows, labels)
-    chosen = torch.where(hole[box] & (labels >= 0), reader.read(labels), shows)
+    moves = hole[box] & (labels >= 0)
+    chosen = torch.where(moves, reader.read(labels), shows)
+    if places is not None:
+        places[(slice(None), *box)] = torch.where(
+            moves, reader.read(labels, source=places), places[(slice(None), *box)]
+        )
     out = filled.clone()
     out[(slice(None), *box)] = chosen
     return out
@@ -279,10 +314,14 @@ class _Reader:
         safe = labels.clamp_min(0)
         return self.rows + self.sy[safe] + offset[0], self.cols + self.sx[safe] + offset[1]
 
-    def read(self, labels: torch.Tensor, offset: Shift = (0, 0)) -> torch.Tensor:
+    def read(
+        self, labels: torch.Tensor, offset: Shift = (0, 0), source: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """What each label's shift points at in the canvas (or in ``source``, its places)."""
         rows, cols = self._at(labels, offset)
         height, width = self.hole.shape
-        return self.pixels[:, rows.clamp(0, height - 1), cols.clamp(0, width - 1)]
+        values = self.pixels if source is None else source
+        return values[:, rows.clamp(0, height - 1), cols.clamp(0, width - 1)]
 
     def kept(self, labels: torch.Tensor) -> torch.Tensor:
         rows, cols = self._at(labels, (0, 0))

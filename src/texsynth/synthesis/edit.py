@@ -30,12 +30,14 @@ from typing import Any
 
 import torch
 
+from ..core.devices import check_memory
 from ..core.edits import Edit
 from ..core.errors import TexsynthError
 from ..core.recipe import Recipe, Task, make_recipe, recorded_preset
 from ..features.weights import Weights
 from ..image.canvas import Canvas, canvas_for
 from ..image.io import ImageLike
+from ..image.material import SurfaceMap, check_sizes, made_material, map_memory, read_maps
 from ..losses.terms import CalibratedSum, GuidedGramLoss, PatchMatchLoss, feature_patches
 from ..optimize.lbfgs import Callback, StopRule
 from ..statistics.gram import TextureStatistics, weighted_gram_matrix
@@ -43,7 +45,7 @@ from ..statistics.model import TextureModel
 from .driver import ScaleSetup, run_plan, start_image
 from .hooks import RunHooks
 from .objectives import ScaleObjective
-from .result import SynthesisResult
+from .result import SynthesisResult, map_input
 from .scales import Scale, halved
 from .target import PreparedTarget, plan_for, prepare_target, scale_source
 
@@ -190,19 +192,64 @@ def edit_image(
     sources: Sequence[ImageLike] = (),
     size: tuple[int, int] | None = None,
     seed: int = 0,
+    maps: Sequence[str] = (),
+    depth: int | None = None,
     **options: Any,
 ) -> SynthesisResult:
     """The edit ``edit_of`` made to its image (``size``: ``extend``'s canvas); ``options``
     go to :func:`edit` (device, weights, progress, recipe fields …). The sidecar's edit
-    section records the edit's fields and the sha256 of its image and mask files."""
+    section records the edit's fields and the sha256 of its image and mask files.
+    ``maps``: the other maps of the image's surface, each filled from the same places as
+    the image (docs/materials.md); ``depth``: bits per sample of the outputs (None: each
+    input's)."""
+    found = _edited_maps(maps, edit_of, sources, size, bool(options.get("force")))
     canvas = canvas_for(edit_of, size, bool(options.get("force")))
+    if canvas.surface is not None:
+        check_sizes(found, canvas.surface.size)
     if edit_of.kind == "tile" and edit_of.refine:  # refinement wraps around too
         _check_tile_refinement(canvas)
         options["tileable"] = True
     record = dict(canvas.record)
-    return edit(
+    result = edit(
         canvas, recipe, sources=sources, seed=seed, refine=edit_of.refine, record=record, **options
     )
+    if canvas.surface is not None and canvas.places is not None:
+        copied = not edit_of.refine and not sources
+        new = torch.zeros_like(canvas.hole) if copied else canvas.hole
+        result.material = made_material(result.image, canvas.surface, canvas.places, found,
+                                        depth, new)  # fmt: skip
+        result.task = dataclasses.replace(result.task, maps=tuple(m.path for m in found),
+                                          depth=_depth_name(depth))  # fmt: skip
+        result.inputs = (*result.inputs, *(map_input(m) for m in found))
+    return result
+
+
+def _edited_maps(
+    maps: Sequence[str],
+    edit_of: Edit,
+    sources: Sequence[ImageLike],
+    size: tuple[int, int] | None,
+    force: bool,
+) -> list[SurfaceMap]:
+    """The other maps of the image, read and checked before any work; they follow the
+    patch fill's copies, which a refinement or other sources would leave."""
+    if not maps:
+        return []
+    if edit_of.refine or sources:
+        given = "--refine" if edit_of.refine else "--source"
+        raise TexsynthError(
+            f"--maps fills each map from the same places of the image as the patch fill; "
+            f"{given} makes new pixels that no map has, so drop one of them"
+        )
+    found = read_maps(tuple(maps))
+    width, height = size or found[0].size
+    check_memory(map_memory(len(found), width, height), width, height, torch.device("cpu"),
+                 force, "material maps")  # fmt: skip
+    return found
+
+
+def _depth_name(depth: int | None) -> str:
+    return "auto" if depth is None else str(depth)
 
 
 def _check_tile_refinement(canvas: Canvas) -> None:
@@ -295,4 +342,5 @@ def run_edit(edit_of: Edit, recipe: Recipe | str, *, task: Task, **options: Any)
     """An edit as its kind of run is made (texsynth.core.kinds): the task's sources, size
     and seed."""
     return edit_image(edit_of, recipe, sources=list(task.sources), size=task.size,
-                      seed=task.seed, **options)  # fmt: skip
+                      seed=task.seed, maps=task.maps, depth=task.output_depth(),
+                      **options)  # fmt: skip

@@ -12,8 +12,15 @@ import torch
 
 from .. import __version__
 from ..core.kinds import KINDS
+from ..core.provenance import fingerprint
 from ..core.recipe import Recipe, Task
 from ..image.io import save_image, to_pil
+from ..image.material import Material, SurfaceMap
+
+
+def map_input(found: SurfaceMap) -> dict[str, Any]:
+    """The sidecar's record of a material's map as an input file (role ``map``)."""
+    return fingerprint(found.path, "map", found.size, found.sha256)
 
 
 @dataclass
@@ -84,6 +91,9 @@ class SynthesisResult:
     inputs: tuple[dict[str, Any], ...] = ()  # each input file's path, bytes, sha256, pixels
     kind: str = "synthesis"  # the kind of run (texsynth.core.kinds)
     section: dict[str, Any] = field(default_factory=dict)  # its sidecar section (an edit's …)
+    # What is written when it is more than the 8-bit image: its depth, its alpha, the other
+    # maps of its surface (texsynth.image.material)
+    material: Material | None = None
 
     @property
     def loss_history(self) -> list[float]:
@@ -140,6 +150,7 @@ class SynthesisResult:
             "recipe": self.recipe.as_dict(),
             "task": self.task.as_dict(),
             **({KINDS[self.kind].section: dict(self.section)} if self.section else {}),
+            **({"material": self.material.record()} if self.material is not None else {}),
             "inputs": [dict(item) for item in self.inputs],
             "facts": self._model_facts()
             | {

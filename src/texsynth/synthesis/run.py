@@ -19,18 +19,29 @@ from typing import Any
 
 import torch
 
+from ..core.devices import check_memory
 from ..core.errors import TexsynthError
 from ..core.recipe import MORPH_LOSS, PRESETS, Recipe, Task, make_recipe, recorded_preset
 from ..features.weights import Weights
 from ..image.color import colorize
 from ..image.io import ImageLike
+from ..image.material import (
+    Material,
+    SurfaceMap,
+    as_map,
+    made_material,
+    map_memory,
+    nearest_places,
+    read_maps,
+    resampled_map,
+)
 from ..optimize.lbfgs import Callback
 from ..statistics.gram import StatisticsCache
 from ..statistics.model import TextureModel
 from .driver import ScaleSetup, run_plan, start_image, stop_rule
 from .hooks import RunHooks
 from .objectives import build_objective
-from .result import SynthesisResult
+from .result import SynthesisResult, map_input
 from .scales import Scale
 from .target import (
     MODEL_FIELDS,
@@ -65,6 +76,8 @@ def synthesize(
     progress: bool = False,
     force: bool = False,
     overwrite: bool = False,
+    maps: Sequence[str] = (),
+    depth: int | None = None,
     **overrides: Any,
 ) -> SynthesisResult:
     """Synthesise a texture like ``source`` by ``recipe`` (a :class:`Recipe` or a preset's
@@ -85,6 +98,9 @@ def synthesize(
     ``snapshot_every`` saves every k-th image to ``snapshot_dir``; ``progress`` shows one
     bar over all scales; ``force`` runs past the memory estimate; ``overwrite`` lets
     snapshots replace files of the same name (else such a file is refused at the start).
+    ``maps``: the other maps of the one source image's surface (normal, height …), each
+    made from the source patch nearest each output pixel (``result.material``,
+    docs/materials.md); ``depth``: bits per sample of the outputs (None: each input's).
     """
     if model is not None and any(overrides.get(k) is not None for k in MODEL_FIELDS):
         raise TexsynthError(f"model= fixes {', '.join(MODEL_FIELDS)}; give them to the model")
@@ -106,13 +122,59 @@ def synthesize(
         start = start_image(objective, scale, previous, init, seed)
         return ScaleSetup(objective, start, stop_rule(recipe))
 
+    found = source_maps(target, recipe, maps, force)
     x, records, objective = run_plan(plan, prepare, recipe.optimizer, hooks)
     image = finish(x, target, recipe)
     task = Task(
-        target.recorded_sources, (target.width, target.height), seed, target.guide_name, mix
-    )
+        target.recorded_sources, (target.width, target.height), seed, target.guide_name, mix,
+        tuple(m.path for m in found), "auto" if depth is None else str(depth),
+    )  # fmt: skip
     facts = target.facts(objective.loss, recipe.optimizer)
-    return SynthesisResult(image, recipe, task, records, facts, preset, target.inputs)
+    material = synthesised_material(image, target, found, depth, recipe.tileable)
+    inputs = (*target.inputs, *(map_input(m) for m in found))
+    return SynthesisResult(image, recipe, task, records, facts, preset, inputs, material=material)
+
+
+def source_maps(
+    target: PreparedTarget, recipe: Recipe, maps: Sequence[str], force: bool
+) -> list[SurfaceMap]:
+    """The other maps of the one source image, read and checked before the synthesis, at
+    the source's working size (``source_scale``; a normal map resampled as vectors)."""
+    if not maps:
+        return []
+    source = target.color_source
+    if source is None or target.regions is not None or target.morph is not None:
+        raise TexsynthError(
+            "--maps are the other maps of one source image; give one source, with no "
+            "--guide and no --mix"
+        )
+    size = (source.width, source.height)
+    read_size = tuple(target.inputs[0].get("pixels", size)) if target.inputs else size
+    width, height = target.width, target.height
+    check_memory(map_memory(len(maps), width, height), width, height, torch.device("cpu"),
+                 force, "material maps")  # fmt: skip
+    found = read_maps(tuple(maps), read_size)  # type: ignore[arg-type]
+    return [m if m.size == size else resampled_map(m, source.height, source.width)
+            for m in found]  # fmt: skip
+
+
+def synthesised_material(
+    image: torch.Tensor,
+    target: PreparedTarget,
+    maps: list[SurfaceMap],
+    depth: int | None,
+    tileable: bool,
+) -> Material | None:
+    """What a synthesis writes beyond its 8-bit image: the source's depth and alpha, and
+    its maps, each read at the source patch nearest each output pixel."""
+    source = target.color_source
+    if source is None or target.regions is not None or target.morph is not None:
+        return None
+    surface = as_map(source, source.name, normal=False)
+    if not maps and not surface.alpha and (depth or surface.depth) == 8:
+        return None
+    places = nearest_places(image, source.pixels, wrap=tileable)
+    return made_material(image, surface, places, maps, depth)
 
 
 def run_synthesis(
@@ -121,7 +183,8 @@ def run_synthesis(
     """A synthesis as its kind of run is made (texsynth.core.kinds): the task's sources,
     size, seed, guide and mix; it has no settings of its own."""
     return synthesize(list(task.sources), task.size, recipe, seed=task.seed, guide=task.guide,
-                      mix=task.mix, **options)  # fmt: skip
+                      mix=task.mix, maps=task.maps, depth=task.output_depth(),
+                      **options)  # fmt: skip
 
 
 def finish(x: torch.Tensor, target: PreparedTarget, recipe: Recipe) -> torch.Tensor:

@@ -5,6 +5,7 @@ and the plan of scales (:func:`prepare_target`, :func:`plan_for`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -248,8 +249,16 @@ def _rescaled(
     if isinstance(source, TextureStatistics):
         raise TexsynthError("source_scale needs source images, not statistics")
     _, h, w = source.pixels.shape
-    pixels = resample(source.pixels, max(1, round(h * factor)), max(1, round(w * factor)))
-    return LoadedImage(pixels, source.name)
+    height, width = max(1, round(h * factor)), max(1, round(w * factor))
+
+    def scaled(values: torch.Tensor | None) -> torch.Tensor | None:
+        return None if values is None else resample(values, height, width)
+
+    alpha = scaled(None if source.alpha is None else source.alpha[None])
+    return dataclasses.replace(
+        source, pixels=scaled(source.pixels), alpha=None if alpha is None else alpha[0],
+        unblended=scaled(source.unblended), sha256=None,
+    )  # fmt: skip
 
 
 def _same_colour_mode(
