@@ -278,3 +278,28 @@ def test_more_maps_than_memory_allows(run_cli, tmp_path, surface, monkeypatch):
     )
     assert_one_error(result, "material maps needs about")
     assert not out.exists()
+
+
+def test_a_batch_job_takes_maps_and_the_report_shows_them(run_cli, tmp_path, surface):
+    manifest = tmp_path / "jobs.yaml"
+    maps = f"{surface['height']},{surface['normal']}"
+    manifest.write_text(
+        "jobs:\n"
+        f"  - {{edit: fill, image: {surface['colour']}, mask: {surface['mask']}, maps: '{maps}'}}\n"
+        f"  - {{edit: tile, image: {surface['colour']}, band: 8, maps: '{maps}'}}\n"
+    )
+    result = run_cli("batch", manifest, "-o", tmp_path / "out", "-q")
+    assert result.code == 0, result.err
+    images = tmp_path / "out" / "images"
+    for sidecar in images.glob("*.json"):
+        stem = sidecar.with_suffix("")
+        height = load_image(stem.with_name(stem.name + "_height.png"))
+        assert height.depth == 16
+        normal = load_image(stem.with_name(stem.name + "_normal.png")).pixels
+        assert normal_error(normal) < 0.01
+    assert len(list(images.glob("*_height.png"))) == 2
+    page = run_cli("report", tmp_path / "out")
+    assert page.code == 0, page.err
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert html.count('class="maps"') == 2
+    assert 'alt="height map"' in html and 'alt="normal map"' in html

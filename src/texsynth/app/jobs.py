@@ -68,7 +68,7 @@ class Jobs:
         folder = self.results / f"{next(self.numbers):04d}"
         folder.mkdir(parents=True)
         files = image_and_sidecar(
-            result.image, result.record(), folder / f"{stem}.png", result.material
+            result.image, result.record(), folder / f"{stem}.png", getattr(result, "material", None)
         )
         files += [(folder / name, _copier(path)) for name, path in (extra or {}).items()]
         written = write_files(files)

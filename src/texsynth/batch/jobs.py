@@ -107,9 +107,14 @@ def write_job_files(outdir: Path, job: Job, result: Any) -> None:
     are the batch's own files, named by the job's id: an interrupted job's are replaced."""
     image = image_path(outdir, job)
     image.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    result.to_pil().save(buffer, format="PNG")
-    png = buffer.getvalue()
+    material = getattr(result, "material", None)  # a control or metamer has none
+    maps = material.writers(image) if material is not None else []
+    if maps:  # the image at its depth with its alpha, and the maps beside it (*_NAME.png)
+        png = _written(maps.pop(0)[1], image)
+    else:
+        buffer = io.BytesIO()
+        result.to_pil().save(buffer, format="PNG")
+        png = buffer.getvalue()
     record = result.record() | {
         "job_id": job.id,
         "job": job.spec(),
@@ -121,11 +126,22 @@ def write_job_files(outdir: Path, job: Job, result: Any) -> None:
     # Placed in this order: the sidecar's presence (with the hash) marks the job done.
     write_files(
         [
+            *maps,
             (image, lambda tmp: tmp.write_bytes(png)),
             (sidecar_path(image), text_writer(sidecar)),
         ],
         overwrite=True,
     )
+
+
+def _written(writer: Any, image: Path) -> bytes:
+    """The bytes ``writer`` writes (to a private file beside ``image``, removed after)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=image.parent) as folder:
+        path = Path(folder) / image.name
+        writer(path)
+        return path.read_bytes()
 
 
 def shared_statistics(

@@ -123,7 +123,8 @@ def write_run(result: Any, output: Path, overwrite: bool) -> None:
     from ..core.files import write_files
     from ..image.io import image_and_sidecar
 
-    files = image_and_sidecar(result.image, result.record(), output, result.material)
+    material = getattr(result, "material", None)  # what a synthesis or edit writes beyond 8 bits
+    files = image_and_sidecar(result.image, result.record(), output, material)
     write_files(files, overwrite)
 
 

@@ -98,6 +98,7 @@ def _add_thumbnails(collection: Collection, thumbnails: Thumbnails) -> None:
             card.mark_damaged(f"{card.image.name} is unreadable ({short(exc)})")
             continue
         card.source_thumbs = _source_thumbnails(card, thumbnails)
+        card.map_thumbs = _map_thumbnails(card, thumbnails)
 
 
 def _hole_of(card: Card):
@@ -114,6 +115,19 @@ def _source_thumbnails(card: Card, thumbnails: Thumbnails) -> list[tuple[str, tu
             found.append(thumbnails.of_source(source))
         except IMAGE_ERRORS:
             continue  # a source that has moved or was a statistics file: no picture
+    return found
+
+
+def _map_thumbnails(card: Card, thumbnails: Thumbnails) -> list[tuple[str, str, tuple[int, int]]]:
+    """A material's maps beside its image (OUTPUT-STEM_NAME), those that decode."""
+    assert card.image is not None
+    found = []
+    for name in card.maps:
+        path = card.image.with_name(f"{card.image.stem}_{name}{card.image.suffix}")
+        try:
+            found.append((name, *thumbnails.of_file(path)))
+        except IMAGE_ERRORS:
+            continue  # a map that was moved or damaged: no picture
     return found
 
 

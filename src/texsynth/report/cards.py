@@ -51,6 +51,10 @@ class Card:
     thumb: str = ""  # filled in by the page: the thumbnail, relative to the folder
     image_size: tuple[int, int] = (0, 0)  # the picture's own size
     source_thumbs: list[tuple[str, tuple[int, int]]] = field(default_factory=list)
+    # A material's other maps (names from the sidecar), written beside the image, and
+    # their thumbnails: (name, thumbnail, size)
+    maps: tuple[str, ...] = ()
+    map_thumbs: list[tuple[str, str, tuple[int, int]]] = field(default_factory=list)
     # The kind of run its sidecar records (texsynth.core.kinds): what the card shows of it.
     kind: RunKind = field(default_factory=lambda: KINDS["synthesis"])
     section: dict[str, Any] = field(default_factory=dict)  # that kind's sidecar section
@@ -117,6 +121,11 @@ def apply_sidecar(card: Card, record: dict[str, Any]) -> None:
     section = record.get(kind.section) if kind.section else {}
     task, facts = record.get("task") or {}, record.get("facts") or {}
     card.kind, card.section = kind, section
+    material = record.get("material")
+    listed = material.get("maps") if isinstance(material, dict) else None
+    card.maps = tuple(
+        str(m["name"]) for m in listed or () if isinstance(m, dict) and _plain_name(m.get("name"))
+    )
     image = (str(section["image"]),) if section.get("image") else ()
     card.sources = tuple(map(str, task.get("sources") or ())) or image
     preset = str(record.get("preset") or "default") if kind.recipe else kind.name
@@ -136,6 +145,11 @@ def apply_sidecar(card: Card, record: dict[str, Any]) -> None:
     card.fields = shown
     card.numbers |= {label: section.get(key, facts.get(key)) for label, key in kind.card_numbers}
     card.numbers = {k: v for k, v in card.numbers.items() if isinstance(v, int | float)}
+
+
+def _plain_name(name: Any) -> bool:
+    """A map's name as texsynth writes it: a file stem, never a path."""
+    return isinstance(name, str) and bool(name) and "/" not in name and "\\" not in name
 
 
 def size_field(size: Any) -> dict[str, str]:

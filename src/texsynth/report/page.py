@@ -167,7 +167,20 @@ def _pictures(card: Card, root: Path) -> str:
         f"<figcaption>{given} {_source_caption(w, h, factor)}</figcaption></figure>"
         for src, w, h, factor in shown
     ]
-    return f'<div class="picture">{"".join(pictures)}</div>'
+    return f'<div class="picture">{"".join(pictures)}</div>{_maps(card)}'
+
+
+def _maps(card: Card) -> str:
+    """A material's other maps in a row under its image, each captioned with its name."""
+    if not card.map_thumbs:
+        return ""
+    figures = "".join(
+        f'<figure class="map"><img src="{_attr(thumb)}" width="{w}" height="{h}" '
+        f'loading="lazy" alt="{_attr(name)} map"><figcaption>{html.escape(name)}</figcaption>'
+        "</figure>"
+        for name, thumb, (w, h) in card.map_thumbs
+    )
+    return f'<div class="maps">{figures}</div>'
 
 
 def _source_caption(width: int, height: int, factor: float) -> str:

@@ -108,9 +108,14 @@ def _outlined(image: Image.Image, outline: Any) -> Image.Image:
 
 
 def _decoded(path: Path) -> Image.Image:
-    with Image.open(path) as image:
-        image.load()  # the whole file: a truncated PNG fails here, not later
-        return image.convert("RGB")
+    """The whole file decoded as texsynth reads images (16-bit maps at their full range,
+    alpha over white): a truncated PNG fails here, not later."""
+    from ..image.io import load_image
+
+    try:
+        return to_pil(load_image(path).pixels).convert("RGB")
+    except TexsynthError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def _source(spec: str) -> Image.Image:
