@@ -6,6 +6,7 @@ point."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -303,3 +304,59 @@ def test_a_batch_job_takes_maps_and_the_report_shows_them(run_cli, tmp_path, sur
     html = (tmp_path / "out" / "index.html").read_text()
     assert html.count('class="maps"') == 2
     assert 'alt="height map"' in html and 'alt="normal map"' in html
+    _maps_show_in_chromium(tmp_path / "out" / "index.html")
+
+
+def _maps_show_in_chromium(report: Path) -> None:
+    """Each card's maps decode and sit under its image in a real browser (where one is)."""
+    from test_report import CHROMIUM_ARGS, chromium, playwright_installed
+
+    if not (chromium() and playwright_installed()):
+        if os.environ.get("TEXSYNTH_REQUIRE_BROWSER"):
+            pytest.fail("Chromium or playwright is missing")
+        return
+    from playwright.sync_api import sync_playwright
+
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto(report.as_uri(), wait_until="load")
+        page.wait_for_function("[...document.querySelectorAll('.maps img')].every(i => i.complete)")
+        widths = page.eval_on_selector_all(".maps img", "is => is.map(i => i.naturalWidth)")
+        below = page.evaluate(
+            "[...document.querySelectorAll('.card')].every(c => c.querySelector('.maps')"
+            ".getBoundingClientRect().top >= c.querySelector('.picture').getBoundingClientRect()"
+            ".bottom)"
+        )
+        browser.close()
+    assert len(widths) == 4 and all(w > 0 for w in widths), widths
+    assert below and not problems, problems
+
+
+def test_a_control_and_a_metamer_of_a_sixteen_bit_image_are_sixteen_bit(run_cli, tmp_path):
+    ramp = np.linspace(0, 1, SIDE * SIDE).reshape(SIDE, SIDE)
+    source = _write(tmp_path / "ramp.png", np.dstack([ramp, ramp[::-1], ramp.T]), 16)
+    control, metamer = tmp_path / "control.png", tmp_path / "metamer.png"
+    assert run_cli("control", str(source), "-o", str(control), "-q").code == 0
+    made = load_image(control)
+    assert made.depth == 16 and len(torch.unique(made.pixels)) > 256
+    facts = json.loads(control.with_suffix(".json").read_text())["facts"]
+    assert "amplitude_error_16bit" in facts  # measured on what the 16-bit file holds
+    args = ["metamer", str(source), "--scaling", "1", "-o", str(metamer), "--iters", "2", "-q"]
+    assert run_cli(*args).code == 0
+    written, original = load_image(metamer), load_image(source)
+    assert written.depth == 16
+    # The fovea (the middle) is the image's own 16-bit values.
+    middle = slice(SIDE // 2 - 2, SIDE // 2 + 2)
+    assert torch.equal(written.pixels[:, middle, middle], original.pixels[:, middle, middle])
+
+
+def test_a_tiff_tifffile_cannot_decode_is_read_by_pillow(tmp_path):
+    colour = np.random.default_rng(3).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    Image.fromarray(colour).save(tmp_path / "lzw.tif", compression="tiff_lzw")
+    loaded = load_image(tmp_path / "lzw.tif")
+    assert loaded.depth == 8
+    assert np.array_equal(np.round(loaded.pixels.numpy().transpose(1, 2, 0) * 255), colour)

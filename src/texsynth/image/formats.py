@@ -100,11 +100,14 @@ def _png_samples(data: bytes) -> np.ndarray:
 def _tiff_samples(data: bytes) -> np.ndarray | None:
     import tifffile
 
-    with tifffile.TiffFile(io.BytesIO(data)) as tiff:
-        page = tiff.pages.first
-        if page.dtype not in (np.uint8, np.uint16) or len(page.shape) not in (2, 3):
-            return None  # Pillow's way (it converts what it can)
-        samples = page.asarray()
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+            page = tiff.pages.first
+            if page.dtype not in (np.uint8, np.uint16) or len(page.shape) not in (2, 3):
+                return None  # Pillow's way (it converts what it can)
+            samples = page.asarray()
+    except Exception:  # a compression tifffile needs imagecodecs for: Pillow reads 8 bits
+        return None
     if samples.ndim == 2:
         samples = samples[..., None]
     elif samples.shape[0] in (1, 2, 3, 4) and samples.shape[2] not in (1, 2, 3, 4):

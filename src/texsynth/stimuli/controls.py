@@ -31,7 +31,8 @@ from .. import __version__
 from ..core.errors import TexsynthError
 from ..core.provenance import fingerprint
 from ..core.stimuli import Control
-from ..image.io import load_image, to_bytes, to_pil
+from ..image.io import load_image, to_pil
+from ..image.material import Material, SurfaceMap
 
 
 def phase_scrambled(pixels: torch.Tensor, seed: int) -> torch.Tensor:
@@ -84,30 +85,41 @@ class ControlResult:
     control: Control
     inputs: list[dict[str, Any]]
     wall_time: float
+    depth: int = 8  # bits per sample of the image's file, and so of the control's
 
     @property
     def saved(self) -> torch.Tensor:
-        """The pixels an 8-bit file holds (clipped to [0, 1])."""
-        return to_bytes(self.image).double() / 255.0
+        """The pixels the file holds at ``depth`` bits (clipped to [0, 1])."""
+        return quantised(self.image, self.depth)
 
     def facts(self, source: torch.Tensor) -> dict[str, Any]:
         outside = ((self.image < 0) | (self.image > 1)).double().mean()
         return {
             "size": [int(self.image.shape[2]), int(self.image.shape[1])],
             "amplitude_error": amplitude_error(self.image, source),
-            "amplitude_error_8bit": amplitude_error(self.saved, to_bytes(source).double() / 255),
+            f"amplitude_error_{self.depth}bit": amplitude_error(
+                self.saved, quantised(source, self.depth)
+            ),
             "phase_correlation": phase_correlation(self.image, source),
             "clipped_fraction": float(outside),
             "wall_time_s": self.wall_time,
         }
 
     def record(self, source: torch.Tensor) -> dict[str, Any]:
+        deep = {"material": {"depth": 16, "alpha": False, "maps": []}} if self.depth == 16 else {}
         return {
             "texsynth_version": __version__,
             "control": self.control.as_dict(),
+            **deep,
             "inputs": self.inputs,
             "facts": self.facts(source),
         }
+
+
+def quantised(pixels: torch.Tensor, depth: int) -> torch.Tensor:
+    """``pixels`` as a ``depth``-bit file holds them (clipped to [0, 1]), as float64."""
+    top = 2**depth - 1
+    return (pixels.double().clamp(0, 1) * top + 0.5).floor() / top
 
 
 def make_control(control: Control) -> tuple[ControlResult, torch.Tensor]:
@@ -122,7 +134,8 @@ def make_control(control: Control) -> tuple[ControlResult, torch.Tensor]:
     if Path(control.image).is_file():  # the hash of the bytes decoded: not read again
         size = (source.shape[2], source.shape[1])
         inputs.append(fingerprint(control.image, "image", size, loaded.sha256))
-    return ControlResult(made, control, inputs, time.perf_counter() - began), source
+    result = ControlResult(made, control, inputs, time.perf_counter() - began, loaded.depth)
+    return result, source
 
 
 @dataclass
@@ -130,9 +143,18 @@ class MadeControl:
     """A control as a command or a batch writes it: the pixels its file holds, and its
     sidecar."""
 
-    image: torch.Tensor  # (C, H, W) in [0, 1]: what the 8-bit file holds
+    image: torch.Tensor  # (C, H, W) in [0, 1]: what the file holds
     recorded: dict[str, Any]
     final_loss: None = None  # no optimiser ran
+    depth: int = 8  # the file's bits per sample: the image's
+
+    @property
+    def material(self) -> Material | None:
+        """A 16-bit image's control is written at 16 bits (its alpha is not kept: a control
+        has none of the image's structure)."""
+        if self.depth == 8:
+            return None
+        return Material(SurfaceMap("control", self.image, self.depth, False, False))
 
     def record(self) -> dict[str, Any]:
         return self.recorded
@@ -147,4 +169,4 @@ def run_control(
     """A control as its kind of run is made (texsynth.core.kinds): no recipe, no task, no
     network, so none of their options apply."""
     made, source = make_control(control)
-    return MadeControl(made.saved.float(), made.record(source))
+    return MadeControl(made.saved.float(), made.record(source), depth=made.depth)

@@ -24,6 +24,8 @@ from ..core.provenance import fingerprint
 from ..core.recipe import Recipe, Task, make_recipe, recorded_preset
 from ..core.stimuli import Metamer
 from ..image.io import load_image
+from ..image.material import as_map, made_material
+from ..image.shifts import identity_places
 from ..image.windows import PoolingWindows, SparseWindows
 from ..losses.pooled import PooledGramLoss, window_errors, window_grams
 from ..statistics.model import TextureModel
@@ -89,8 +91,13 @@ def make_metamer(
     inputs = list(target.inputs)
     if metamer.init is not None and Path(metamer.init).is_file():
         inputs.append(fingerprint(metamer.init, "init", (width, height)))
-    return SynthesisResult(image, given, task, [record], facts, preset, tuple(inputs),
-                           "metamer", section)  # fmt: skip
+    result = SynthesisResult(image, given, task, [record], facts, preset, tuple(inputs),
+                             "metamer", section)  # fmt: skip
+    if target.color_source is not None:  # the fovea kept at the image's depth, with its alpha
+        surface = as_map(target.color_source, target.color_source.name, normal=False)
+        result.material = made_material(image, surface, identity_places(height, width), [],
+                                        None, periphery[0, 0].cpu())  # fmt: skip
+    return result
 
 
 def run_metamer(
