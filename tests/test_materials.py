@@ -218,19 +218,17 @@ def test_resampled_normal_map_is_unit_length(surface):
     assert torch.allclose(vectors.norm(dim=0), torch.ones(1), atol=1e-5)
 
 
+def _fill(surface: dict[str, Path], image: str, output: Path) -> list[str]:
+    """``texsynth fill`` of one of the surface's images with its mask."""
+    return ["fill", str(surface[image]), "--mask", str(surface["mask"]), "-o", str(output)]
+
+
 def test_bad_maps_get_one_line(run_cli, tmp_path, surface):
     big = _write(tmp_path / "big.png", np.zeros((SIDE + 8, SIDE)), 8)
     text = tmp_path / "notes.png"
     text.write_text("not an image")
     flat = _write(tmp_path / "flat_normal.png", np.full((SIDE, SIDE, 3), 0.5), 8)
-    base = [
-        "fill",
-        str(surface["colour"]),
-        "--mask",
-        str(surface["mask"]),
-        "-o",
-        str(tmp_path / "o.png"),
-    ]
+    base = _fill(surface, "colour", tmp_path / "o.png")
     cases = [
         (str(big), "the same size"),
         (str(text), "not an image file"),
@@ -252,14 +250,7 @@ def test_bad_maps_get_one_line(run_cli, tmp_path, surface):
         ),
         "one source",
     )
-    jpeg = [
-        "fill",
-        str(surface["height"]),
-        "--mask",
-        str(surface["mask"]),
-        "-o",
-        str(tmp_path / "o.bmp"),
-    ]
+    jpeg = _fill(surface, "height", tmp_path / "o.bmp")
     assert_one_error(run_cli(*jpeg, "--depth", "16"), "holds 8 bits")
     assert not list(tmp_path.glob("o*")) and not list(tmp_path.glob("s*"))
 
@@ -360,3 +351,25 @@ def test_a_tiff_tifffile_cannot_decode_is_read_by_pillow(tmp_path):
     loaded = load_image(tmp_path / "lzw.tif")
     assert loaded.depth == 8
     assert np.array_equal(np.round(loaded.pixels.numpy().transpose(1, 2, 0) * 255), colour)
+
+
+@pytest.mark.parametrize(
+    ("material", "message"),
+    [
+        ({"depth": 12, "alpha": False, "maps": []}, "depth is not 8 or 16"),
+        ({"depth": 8, "alpha": "yes", "maps": []}, "alpha and normal must be"),
+        ({"depth": 8, "alpha": False, "maps": [{"name": "../x"}]}, "name is not a file name"),
+        ({"depth": 8, "alpha": False, "maps": "height"}, "maps must be a list"),
+        ({"depth": 8, "colour": 1}, "unknown field 'colour'"),
+    ],
+)
+def test_a_sidecars_material_is_checked(run_cli, tmp_path, surface, material, message):
+    out = tmp_path / "o.png"
+    assert run_cli(*_fill(surface, "colour", out), "--maps", str(surface["height"])).code == 0
+    sidecar = out.with_suffix(".json")
+    record = json.loads(sidecar.read_text())
+    record["material"] = material
+    sidecar.write_text(json.dumps(record))
+    assert_one_error(
+        run_cli("fill", "--recipe", str(sidecar), "-o", str(tmp_path / "r.png")), message
+    )

@@ -47,9 +47,37 @@ def check_sections(data: dict[str, Any], where: Path) -> None:
             raise TexsynthError(f"{where}: '{name}' must be a JSON object")
     if "inputs" in data:
         _inputs(data["inputs"], where)
+    if "material" in data:
+        _material(data["material"], where)
     for kind in KINDS.values():
         if kind.section in data:
             _kind_section(kind, data[kind.section], where)
+
+
+MATERIAL_KEYS = {"depth", "alpha", "maps"}
+MAP_KEYS = {"name", "depth", "alpha", "normal"}
+
+
+def _material(material: dict[str, Any], where: Path) -> None:
+    """The ``material`` section: the image's depth and alpha, and each map's name (a file
+    stem, written beside the image), depth, alpha and normal flag."""
+    odd = sorted(set(material) - MATERIAL_KEYS)
+    if odd:
+        raise TexsynthError(f"{where}: material: unknown field {odd[0]!r}")
+    maps = material.get("maps", [])
+    if not isinstance(maps, list) or not all(isinstance(m, dict) for m in maps):
+        raise TexsynthError(f"{where}: material: maps must be a list of objects")
+    for number, item in enumerate([material, *maps]):
+        told = f"{where}: material" + (f": map {number}" if number else "")
+        if number and set(item) - MAP_KEYS:
+            raise TexsynthError(f"{told}: unknown field {sorted(set(item) - MAP_KEYS)[0]!r}")
+        if item.get("depth", 8) not in (8, 16) or type(item.get("depth", 8)) is not int:
+            raise TexsynthError(f"{told}: depth is not 8 or 16")
+        if any(type(item.get(key, False)) is not bool for key in ("alpha", "normal")):
+            raise TexsynthError(f"{told}: alpha and normal must be true or false")
+        name = item.get("name", "x") if number else "x"
+        if not isinstance(name, str) or not name or "/" in name or "\\" in name:
+            raise TexsynthError(f"{told}: name is not a file name")
 
 
 def _kind_section(kind: RunKind, section: Any, where: Path) -> None:
