@@ -373,3 +373,15 @@ def test_a_sidecars_material_is_checked(run_cli, tmp_path, surface, material, me
     assert_one_error(
         run_cli("fill", "--recipe", str(sidecar), "-o", str(tmp_path / "r.png")), message
     )
+
+
+def test_a_morph_of_sixteen_bit_sources_and_scaled_maps(run_cli, tmp_path, surface):
+    out, scaled = tmp_path / "morph.png", tmp_path / "scaled.png"
+    quick = ["--size", "32", "--iters", "5", "--scales", "1", "-q"]
+    sources = [str(surface["height"]), str(surface["height"])]
+    assert run_cli("synth", *sources, "--mix", "0.5", "-o", str(out), *quick).code == 0
+    assert load_image(out).depth == 16
+    maps = ["--maps", str(surface["normal"]), "--source-scale", "0.5"]
+    assert run_cli("synth", str(surface["colour"]), "-o", str(scaled), *maps, *quick).code == 0
+    normal = load_image(tmp_path / "scaled_normal.png").pixels
+    assert normal.shape[1:] == (32, 32) and normal_error(normal) < 0.01

@@ -217,7 +217,10 @@ class Page:
         hole = self._hole_inputs(image) if kind == "fill" else {}
         # The hole comes from the brush or the mask upload; the texture from the image.
         settings = controls(Edit, [n for n in edit_options(kind) if n != "mask"], kind)
-        task = controls(Task, [n for n in EDIT_TASKS[kind] if n != "sources"], kind)
+        # Other images (sources, a material's maps) are the command line's; the depth is
+        # the image's own (docs/app.md).
+        shown = [n for n in EDIT_TASKS[kind] if n not in ("sources", "maps", "depth")]
+        task = controls(Task, shown, kind)
         panel = RecipePanel(kind, skip=("tileable",))
         run, cancel = self._buttons(kind)
         outputs = results_panel(kind, preview=kind == "tile")

@@ -33,7 +33,9 @@ NORMAL_TOLERANCE = 0.1
 PLACE_PATCH = 7
 PLACE_COMPONENTS = 24
 PLACE_BLOCK = 512
-# Memory of a material per map pixel (its planes as float32 in, gathered and written out).
+# Memory of a material per map pixel: its planes as float32 read, read at the places, and
+# written (measured: 1 and 3 RGB maps of 2048², read, carried and written as PNG, 63 and 46
+# bytes per map pixel above the process's own).
 MAP_BYTES = 64
 
 

@@ -166,10 +166,12 @@ def synthesised_material(
     tileable: bool,
 ) -> Material | None:
     """What a synthesis writes beyond its 8-bit image: the source's depth and alpha, and
-    its maps, each read at the source patch nearest each output pixel."""
+    its maps, each read at the source patch nearest each output pixel (several sources:
+    the deepest one's depth, no alpha)."""
     source = target.color_source
     if source is None or target.regions is not None or target.morph is not None:
-        return None
+        deep = depth or target.depth
+        return None if deep == 8 else Material(SurfaceMap("", image, deep, False, False))
     surface = as_map(source, source.name, normal=False)
     if not maps and not surface.alpha and (depth or surface.depth) == 8:
         return None

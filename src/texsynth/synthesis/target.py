@@ -70,6 +70,7 @@ class PreparedTarget:
     calibration: dict[str, float] = field(default_factory=dict)  # shared by the scales
     inputs: tuple[dict[str, Any], ...] = ()  # each input file's size and sha256
     morph: Morph | None = None  # a morph's two source images and its mix
+    depth: int = 8  # bits per sample of the deepest source image's file
 
     def single_source_size(self) -> tuple[int, int] | None:
         if self.image is None or self.regions is not None:
@@ -140,6 +141,7 @@ def prepare_target(
     return PreparedTarget(
         model, synth_model, statistics, image, color_source, regions, labels, width, height,
         recorded, guide_name, lattice, inputs=inputs, morph=morph,
+        depth=max((s.depth for s in read if isinstance(s, LoadedImage)), default=8),
     )  # fmt: skip
 
 
