@@ -98,7 +98,8 @@ def _run(
     recipe_fields = given.pop("recipe_fields", {})
     _check_recipe_used(kind, made_of, preset, recipe_fields, tasks)
     inputs = [getattr(made_of, name) for name in kind.files]
-    map_paths = check_map_outputs(output, task, overwrite)
+    keeps = made_of.image if kind.name in ("edit", "metamer") else None  # depth and alpha
+    map_paths = check_map_outputs(output, task, overwrite, keeps)
     read = [*inputs, *task.get("sources", ()), *task.get("maps", ()), recipe_file]
     check_not_inputs([output, meta_path, *map_paths], read)
     options = {}
@@ -128,15 +129,20 @@ def write_run(result: Any, output: Path, overwrite: bool) -> None:
     write_files(files, overwrite)
 
 
-def check_map_outputs(output: Path, task: dict[str, Any], overwrite: bool) -> list[Path]:
+def check_map_outputs(
+    output: Path, task: dict[str, Any], overwrite: bool, image: str | None = None
+) -> list[Path]:
     """Before any work: the outputs of the task's maps (beside ``output``), each new unless
-    ``overwrite``, and the depth asked for one that ``output``'s format holds."""
+    ``overwrite``, and ``output``'s format able to hold the depth asked for (by default
+    that of ``image``, the one input whose depth and alpha the output keeps)."""
     from ..core.files import check_new
-    from ..image.io import check_holds
+    from ..image.io import check_holds, file_depth
     from ..image.material import map_output
 
     if task.get("depth") not in (None, "auto"):
         check_holds(output, int(task["depth"]), False)
+    elif image is not None:
+        check_holds(output, *file_depth(image))
     paths = [map_output(output, Path(found).stem) for found in task.get("maps", ())]
     return [check_new(path, overwrite) for path in paths]
 

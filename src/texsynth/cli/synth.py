@@ -101,7 +101,9 @@ def synth(
     base, task = _replayed(recipe_file, preset, sources, task_fields, strict)
     runs = _series(output, mix if mix is not None else (task.get("mix"),), overwrite)
     inputs = [*task.get("sources", ()), *task.get("maps", ()), task.get("guide"), recipe_file]
-    maps = [path for run in runs for path in check_map_outputs(run[0], task, overwrite)]
+    sources = task.get("sources", ())
+    one = sources[0] if len(sources) == 1 else None  # whose depth and alpha the output keeps
+    maps = [path for run in runs for path in check_map_outputs(run[0], task, overwrite, one)]
     check_not_inputs([*(path for run in runs for path in run[:2]), *maps], inputs)
     for run_output, meta_path, value in runs:
         snapshots = snapshot_dir

@@ -53,7 +53,7 @@ def decode(data: bytes, img: Image.Image) -> Decoded | None:
     """``data`` (the file's bytes, which Pillow opened as ``img``) decoded at its own depth
     where Pillow would cut it (a 16-bit colour PNG, any TIFF of 8- or 16-bit samples);
     None where Pillow reads it whole."""
-    if img.format == "PNG" and _png_depth(data) == 16 and img.mode not in ("I;16", "I"):
+    if img.format == "PNG" and png_depth(data) == 16 and img.mode not in ("I;16", "I"):
         samples = _png_samples(data)
     elif img.format == "TIFF":
         samples = _tiff_samples(data)
@@ -83,7 +83,7 @@ def pillow_decoded(img: Image.Image) -> Decoded:
     return Decoded(samples if samples.ndim == 3 else samples[..., None], 8)
 
 
-def _png_depth(data: bytes) -> int:
+def png_depth(data: bytes) -> int:
     """The bit depth in a PNG's header (IHDR is always the first chunk)."""
     return data[24] if len(data) > 25 else 8
 
@@ -146,4 +146,13 @@ def encode(samples: np.ndarray, path: str | Path, fmt: str) -> None:
         image.save(path, format=fmt)
 
 
-__all__ = ["ALPHA_FORMATS", "DEEP_FORMATS", "DEPTHS", "Decoded", "decode", "encode", "quantised"]
+__all__ = [
+    "ALPHA_FORMATS",
+    "DEEP_FORMATS",
+    "DEPTHS",
+    "Decoded",
+    "decode",
+    "encode",
+    "png_depth",
+    "quantised",
+]

@@ -348,6 +348,25 @@ def image_writer(
     return lambda tmp: formats.encode(samples, tmp, fmt)
 
 
+def file_depth(path: str | os.PathLike) -> tuple[int, bool]:
+    """An image file's bits per sample (8 or 16) and whether it has alpha, from its header
+    alone; (8, False) for what is not a readable image file (its reader says why later)."""
+    try:
+        with Image.open(path) as img:
+            depth = 16 if img.mode.startswith("I;16") or img.mode == "I" else 8
+            if img.format == "PNG":
+                with open(path, "rb") as f:
+                    depth = max(depth, formats.png_depth(f.read(26)))
+            elif img.format == "TIFF":
+                depth = 16 if img.tag_v2.get(258, (8,))[0] == 16 else depth  # BitsPerSample
+            alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+            if img.format == "TIFF" and len(img.tag_v2.get(258, ())) in (2, 4):
+                alpha = True
+            return depth, alpha
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return 8, False
+
+
 def check_holds(path: str | os.PathLike, depth: int, alpha: bool) -> None:
     """Refuse, in words, an output format that cannot hold ``depth`` bits or an alpha
     channel (the result would silently lose them)."""

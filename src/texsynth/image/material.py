@@ -4,7 +4,7 @@ alpha …), pixel for pixel of the same surface.
 Every map follows the main image by *places*: for each output pixel, the (row, column) of
 the source pixel it shows. An edit's patch fill copies kept pixels, so its places are exact
 (:mod:`texsynth.image.shifts`); a synthesis makes new pixels, so its places are each output
-pixel's nearest source patch (:func:`nearest_places`). Each map is then read at those
+pixel's nearest source patch (:mod:`texsynth.image.places`). Each map is then read at those
 places, so the maps stay aligned with each other exactly, and with the main image as
 closely as its places say. A copy keeps a normal map's vectors as they are; a resampled
 normal map is interpolated as vectors and renormalised (:func:`resampled_map`).
@@ -28,11 +28,6 @@ NORMAL_WORDS = ("normal", "nrm")
 # A normal map's vectors may be this far from unit length (median), for 8-bit rounding and
 # the mip-mapping of some exporters; beyond it the file holds no normals.
 NORMAL_TOLERANCE = 0.1
-# Patches compared when a synthesis's places are found: side in px, and the principal
-# components they are reduced to; queries are compared in blocks of this many.
-PLACE_PATCH = 7
-PLACE_COMPONENTS = 24
-PLACE_BLOCK = 512
 # Memory of a material per map pixel: its planes as float32 read, read at the places, and
 # written (measured: 1 and 3 RGB maps of 2048², read, carried and written as PNG, 63 and 46
 # bytes per map pixel above the process's own).
@@ -217,32 +212,6 @@ def resampled_map(found: SurfaceMap, height: int, width: int) -> SurfaceMap:
     return found.with_values(out.clamp(0, 1))
 
 
-def nearest_places(output: torch.Tensor, source: torch.Tensor, wrap: bool = False) -> torch.Tensor:
-    """(2, H, W): for each pixel of ``output`` (C, H, W), the centre of the ``source``
-    patch (``PLACE_PATCH`` px square, compared in its principal components) most like the
-    output's patch around it. ``wrap``: the output tiles, so its patches wrap around."""
-    side = PLACE_PATCH
-    pad = side // 2
-    padded = F.pad(output[None], (pad,) * 4, mode="circular" if wrap else "reflect")
-    queries = F.unfold(padded, side)[0].T  # (H·W, C·side²)
-    keys = F.unfold(source[None], side)[0].T  # (H'·W' of the valid centres, C·side²)
-    mean = keys.mean(0)
-    components = min(PLACE_COMPONENTS, keys.shape[1])
-    centred = keys - mean
-    _, vectors = torch.linalg.eigh(centred.T @ centred)  # deterministic, unlike pca_lowrank
-    basis = vectors[:, -components:]
-    keys_low, queries_low = (keys - mean) @ basis, (queries - mean) @ basis
-    key_norms = (keys_low**2).sum(1)
-    best = torch.empty(queries_low.shape[0], dtype=torch.long)
-    for start in range(0, queries_low.shape[0], PLACE_BLOCK):
-        block = queries_low[start : start + PLACE_BLOCK]
-        distance = key_norms[None] - 2 * block @ keys_low.T
-        best[start : start + PLACE_BLOCK] = distance.argmin(1)
-    valid_width = source.shape[2] - side + 1
-    rows, cols = best // valid_width + pad, best % valid_width + pad
-    return torch.stack([rows, cols]).float().view(2, *output.shape[1:])
-
-
 @dataclass(frozen=True)
 class Material:
     """What a run writes: the main image as its file will hold it (``main``: colour, the
@@ -292,7 +261,6 @@ __all__ = [
     "made_material",
     "map_memory",
     "map_output",
-    "nearest_places",
     "normal_colours",
     "normal_error",
     "normal_vectors",

@@ -31,10 +31,10 @@ from ..image.material import (
     as_map,
     made_material,
     map_memory,
-    nearest_places,
     read_maps,
     resampled_map,
 )
+from ..image.places import nearest_places
 from ..optimize.lbfgs import Callback
 from ..statistics.gram import StatisticsCache
 from ..statistics.model import TextureModel
