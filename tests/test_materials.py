@@ -252,6 +252,7 @@ def test_bad_maps_get_one_line(run_cli, tmp_path, surface):
     )
     jpeg = _fill(surface, "height", tmp_path / "o.bmp")
     assert_one_error(run_cli(*jpeg, "--depth", "16"), "holds 8 bits")
+    assert_one_error(run_cli(*jpeg), "holds 8 bits")  # the image's own 16 bits, before work
     assert not list(tmp_path.glob("o*")) and not list(tmp_path.glob("s*"))
 
 

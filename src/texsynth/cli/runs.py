@@ -136,13 +136,14 @@ def check_map_outputs(
     ``overwrite``, and ``output``'s format able to hold the depth asked for (by default
     that of ``image``, the one input whose depth and alpha the output keeps)."""
     from ..core.files import check_new
-    from ..image.io import check_holds, file_depth
+    from ..image.formats import DEEP_FORMATS
+    from ..image.io import check_holds, file_depth, image_format
     from ..image.material import map_output
 
     if task.get("depth") not in (None, "auto"):
         check_holds(output, int(task["depth"]), False)
-    elif image is not None:
-        check_holds(output, *file_depth(image))
+    elif image is not None and image_format(output) not in DEEP_FORMATS:
+        check_holds(output, *file_depth(image))  # a header read, where the format needs it
     paths = [map_output(output, Path(found).stem) for found in task.get("maps", ())]
     return [check_new(path, overwrite) for path in paths]
 
