@@ -386,3 +386,13 @@ def test_a_morph_of_sixteen_bit_sources_and_scaled_maps(run_cli, tmp_path, surfa
     assert run_cli("synth", str(surface["colour"]), "-o", str(scaled), *maps, *quick).code == 0
     normal = load_image(tmp_path / "scaled_normal.png").pixels
     assert normal.shape[1:] == (32, 32) and normal_error(normal) < 0.01
+
+
+def test_the_api_saves_a_material_whole(tmp_path, surface):
+    from texsynth import synthesize
+
+    made = synthesize(str(surface["height"]), 32, iters=3, scales=1, maps=[str(surface["normal"])])
+    assert made.material is not None and made.material.main.depth == 16
+    made.save(tmp_path / "api.png")
+    assert load_image(tmp_path / "api.png").depth == 16
+    assert normal_error(load_image(tmp_path / "api_normal.png").pixels) < 0.01

@@ -139,8 +139,15 @@ class SynthesisResult:
         return to_pil(self.image)
 
     def save(self, path: str | os.PathLike, overwrite: bool = True) -> Path:
-        """Write the image (complete or not at all); ``overwrite=False`` never replaces."""
-        return save_image(self.image, path, overwrite)
+        """Write the image (complete or not at all); ``overwrite=False`` never replaces. A
+        ``material`` writes the image at its depth with its alpha, and its maps beside it
+        (PATH-STEM_NAME), all or none."""
+        if self.material is None:
+            return save_image(self.image, path, overwrite)
+        from ..core.files import write_files
+
+        write_files(self.material.writers(Path(path)), overwrite)
+        return Path(path)
 
     def record(self) -> dict[str, Any]:
         """The sidecar: the recipe and task (enough to replay it), then the facts."""
