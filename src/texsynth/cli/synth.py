@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..core.errors import TexsynthError
-from ..core.recipe import Task
+from ..core.recipe import Task, depth_bits
 from .options import (
     device_option,
     force_option,
@@ -152,7 +152,7 @@ def _one_synthesis(
         guide=task.get("guide"),
         mix=task.get("mix"),
         maps=tuple(task.get("maps", ())),
-        depth=None if task.get("depth", "auto") == "auto" else int(task["depth"]),
+        depth=depth_bits(task.get("depth", "auto")),
         **settings,
     )
     write_run(result, output, settings["overwrite"])

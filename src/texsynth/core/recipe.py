@@ -255,6 +255,16 @@ PRESET = OptionSpec(
 OUTPUT_DEPTHS = ("auto", "8", "16")
 
 
+def depth_choice(depth: int | None) -> str:
+    """A depth in bits (None: each input's) as the task's ``depth`` field records it."""
+    return "auto" if depth is None else str(depth)
+
+
+def depth_bits(choice: str) -> int | None:
+    """The task's ``depth`` field in bits (None for ``auto``: each input's own)."""
+    return None if choice == "auto" else int(choice)
+
+
 @dataclass(frozen=True)
 class Task:
     """What to synthesise: sources, output size, seed, and an optional label map."""
@@ -306,7 +316,7 @@ class Task:
 
     def output_depth(self) -> int | None:
         """The depth asked for, in bits (None: each input's own)."""
-        return None if self.depth == "auto" else int(self.depth)
+        return depth_bits(self.depth)
 
 
 def _values(obj: Any) -> dict[str, Any]:

@@ -33,7 +33,7 @@ import torch
 from ..core.devices import check_memory
 from ..core.edits import Edit
 from ..core.errors import TexsynthError
-from ..core.recipe import Recipe, Task, make_recipe, recorded_preset
+from ..core.recipe import Recipe, Task, depth_choice, make_recipe, recorded_preset
 from ..features.weights import Weights
 from ..image.canvas import Canvas, canvas_for
 from ..image.io import ImageLike
@@ -219,7 +219,7 @@ def edit_image(
         result.material = made_material(result.image, canvas.surface, canvas.places, found,
                                         depth, new)  # fmt: skip
         result.task = dataclasses.replace(result.task, maps=tuple(m.path for m in found),
-                                          depth=_depth_name(depth))  # fmt: skip
+                                          depth=depth_choice(depth))  # fmt: skip
         result.inputs = (*result.inputs, *(map_input(m) for m in found))
     return result
 
@@ -246,10 +246,6 @@ def _edited_maps(
     check_memory(map_memory(len(found), width, height), width, height, torch.device("cpu"),
                  force, "material maps")  # fmt: skip
     return found
-
-
-def _depth_name(depth: int | None) -> str:
-    return "auto" if depth is None else str(depth)
 
 
 def _check_tile_refinement(canvas: Canvas) -> None:

@@ -21,7 +21,15 @@ import torch
 
 from ..core.devices import check_memory
 from ..core.errors import TexsynthError
-from ..core.recipe import MORPH_LOSS, PRESETS, Recipe, Task, make_recipe, recorded_preset
+from ..core.recipe import (
+    MORPH_LOSS,
+    PRESETS,
+    Recipe,
+    Task,
+    depth_choice,
+    make_recipe,
+    recorded_preset,
+)
 from ..features.weights import Weights
 from ..image.color import colorize
 from ..image.io import ImageLike
@@ -127,7 +135,7 @@ def synthesize(
     image = finish(x, target, recipe)
     task = Task(
         target.recorded_sources, (target.width, target.height), seed, target.guide_name, mix,
-        tuple(m.path for m in found), "auto" if depth is None else str(depth),
+        tuple(m.path for m in found), depth_choice(depth),
     )  # fmt: skip
     facts = target.facts(objective.loss, recipe.optimizer)
     material = synthesised_material(image, target, found, depth, recipe.tileable)
