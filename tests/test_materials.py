@@ -396,3 +396,11 @@ def test_the_api_saves_a_material_whole(tmp_path, surface):
     made.save(tmp_path / "api.png")
     assert load_image(tmp_path / "api.png").depth == 16
     assert normal_error(load_image(tmp_path / "api_normal.png").pixels) < 0.01
+
+
+def test_a_float_tiff_keeps_its_values(tmp_path):
+    ramp = np.linspace(0, 1, SIDE * SIDE, dtype=np.float32).reshape(SIDE, SIDE)
+    Image.fromarray(ramp, mode="F").save(tmp_path / "float.tif")
+    loaded = load_image(tmp_path / "float.tif")
+    assert torch.equal(loaded.pixels[0], torch.from_numpy(ramp))  # not cut to 8 bits
+    assert loaded.depth == 16

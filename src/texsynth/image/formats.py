@@ -34,8 +34,9 @@ _UPRIGHT = {
 
 @dataclass(frozen=True)
 class Decoded:
-    """An image file's samples: (H, W, planes) integers of ``depth`` bits; planes are grey,
-    grey + alpha, RGB or RGBA."""
+    """An image file's samples: (H, W, planes) integers of ``depth`` bits, or floats in
+    [0, 1] (a float file, written back at 16 bits); planes are grey, grey + alpha, RGB or
+    RGBA."""
 
     samples: np.ndarray
     depth: int
@@ -46,6 +47,8 @@ class Decoded:
 
     def scaled(self) -> np.ndarray:
         """The samples as float32 in [0, 1]."""
+        if np.issubdtype(self.samples.dtype, np.floating):
+            return self.samples.astype(np.float32)
         return self.samples.astype(np.float32) / float(2**self.depth - 1)
 
 
@@ -70,14 +73,16 @@ def decode(data: bytes, img: Image.Image) -> Decoded | None:
 
 
 def pillow_decoded(img: Image.Image) -> Decoded:
-    """What Pillow read, upright: 16-bit grey stays 16-bit; every other mode 8-bit grey,
-    grey + alpha, RGB or RGBA."""
+    """What Pillow read, upright: 16-bit and float grey keep their precision; every other
+    mode is 8-bit grey, grey + alpha, RGB or RGBA."""
     upright = ImageOps.exif_transpose(img)
     if upright.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         grey = np.clip(np.asarray(upright, dtype=np.int64), 0, 65535).astype(np.uint16)
         return Decoded(grey[..., None], 16)
+    if upright.mode == "F":  # float grey (a float TIFF): its values as they are, in [0, 1]
+        return Decoded(np.clip(np.asarray(upright, dtype=np.float32), 0, 1)[..., None], 16)
     has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-    grey = upright.mode in ("1", "L", "LA", "I;16", "F")
+    grey = upright.mode in ("1", "L", "LA")
     mode = ("LA" if grey else "RGBA") if has_alpha else ("L" if grey else "RGB")
     samples = np.asarray(upright.convert(mode), dtype=np.uint8)
     return Decoded(samples if samples.ndim == 3 else samples[..., None], 8)
