@@ -19,7 +19,7 @@ Alignment, measured in the source and both outputs:
 
 And for ``fill`` with the maps, the same in the hole, and whether every kept pixel of
 every map is kept. Run: ``python benchmarks/materials.py`` (about 3 minutes on 2 cores);
-writes benchmarks/data/materials.json and docs/images/materials_sheet.png.
+writes benchmarks/data/materials.json and docs/images/materials_sheet.jpg.
 """
 
 from __future__ import annotations
@@ -255,7 +255,7 @@ def main() -> None:
             print(name, json.dumps(rows[name], indent=1))
     data = ROOT / "benchmarks" / "data" / "materials.json"
     data.write_text(json.dumps({"side": SIDE, "materials": rows}, indent=2) + "\n")
-    draw_sheet(sheet, ROOT / "docs" / "images" / "materials_sheet.png")
+    draw_sheet(sheet, ROOT / "docs" / "images" / "materials_sheet.jpg")
 
 
 def draw_sheet(rows: list, path: Path) -> None:

@@ -98,7 +98,7 @@ def _run(
     recipe_fields = given.pop("recipe_fields", {})
     _check_recipe_used(kind, made_of, preset, recipe_fields, tasks)
     inputs = [getattr(made_of, name) for name in kind.files]
-    keeps = made_of.image if kind.name in ("edit", "metamer") else None  # depth and alpha
+    keeps = getattr(made_of, kind.keeps) if kind.keeps else None  # its depth and alpha
     map_paths = check_map_outputs(output, task, overwrite, keeps)
     read = [*inputs, *task.get("sources", ()), *task.get("maps", ()), recipe_file]
     check_not_inputs([output, meta_path, *map_paths], read)

@@ -100,8 +100,8 @@ def synth(
         raise click.UsageError("--strict applies to a replay; give --recipe OUT.json or drop it")
     base, task = _replayed(recipe_file, preset, sources, task_fields, strict)
     runs = _series(output, mix if mix is not None else (task.get("mix"),), overwrite)
-    inputs = [*task.get("sources", ()), *task.get("maps", ()), task.get("guide"), recipe_file]
     sources = task.get("sources", ())
+    inputs = [*sources, *task.get("maps", ()), task.get("guide"), recipe_file]
     one = sources[0] if len(sources) == 1 else None  # whose depth and alpha the output keeps
     maps = [path for run in runs for path in check_map_outputs(run[0], task, overwrite, one)]
     check_not_inputs([*(path for run in runs for path in run[:2]), *maps], inputs)

@@ -52,6 +52,7 @@ class RunKind:
     # make it ("": it steers the run): recipe options given then are refused, not ignored.
     recipe_unused: Callable[[Any], str] = lambda settings: ""
     lossless: bool = False  # its output keeps given pixels exactly: lossless formats only
+    keeps: str = ""  # the setting naming the image whose depth and alpha its output keeps
     # "module:attribute" (or the function): runner(settings, recipe, task=…, **options) → a
     # result with ``image`` (C, H, W), ``record()`` (its sidecar), ``to_pil()``, ``final_loss``.
     runner: str | Callable[..., Any] = ""
@@ -158,6 +159,7 @@ KINDS: dict[str, RunKind] = {
     "edit": RunKind(
         "edit", Edit, "edit", EDIT_FACTS, check_edit_facts, ("image", "mask"),
         recipe_skips=("tileable",), recipe_unused=_refinement_unused, lossless=True,
+        keeps="image",
         runner="texsynth.synthesis.edit:run_edit",
         commands=tuple(Command(k, SUMMARIES[k], (("kind", k),), EDIT_TASKS[k]) for k in EDIT_KINDS),
         told=lambda record: f", {record['edit'].get('hole_pixels')} px synthesised",
@@ -168,7 +170,7 @@ KINDS: dict[str, RunKind] = {
     ),
     "metamer": RunKind(
         "metamer", Metamer, "metamer", METAMER_FACTS, None, ("image", "init"),
-        recipe_skips=METAMER_SKIPS, runner="texsynth.stimuli.metamer:run_metamer",
+        recipe_skips=METAMER_SKIPS, runner="texsynth.stimuli.metamer:run_metamer", keeps="image",
         commands=(Command("metamer", METAMER_HELP, task_fields=("seed",)),),
         told=_metamer_told, task_fields=("seed",), trigger="scaling", hint="scaling: S",
         job_tag=lambda metamer: f"-metamer{metamer.scaling:g}",

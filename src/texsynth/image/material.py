@@ -12,15 +12,15 @@ normal map is interpolated as vectors and renormalised (:func:`resampled_map`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from ..core.errors import ImageError, SizeError
 from ..core.files import Writer
-from .io import LoadedImage, image_writer, load_image
+from .io import LoadedImage, image_writer, load_image, resample
 
 # A map whose file name holds one of these words is a tangent-space normal map: RGB holds
 # (x, y, z) / 2 + 1/2 of unit vectors (the convention of Substance, Blender and Unreal).
@@ -163,18 +163,24 @@ def unblended(shown: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     return torch.where(a > 0, colour, shown).clamp(0, 1)
 
 
+def writes_more(image: SurfaceMap, maps: Sequence[SurfaceMap], depth: int | None) -> bool:
+    """Whether a run from ``image`` writes more than an 8-bit image alone: other maps, an
+    alpha channel, or 16 bits."""
+    return bool(maps) or image.alpha or (depth or image.depth) != 8
+
+
 def made_material(
     colour: torch.Tensor,
     image: SurfaceMap,
     places: torch.Tensor,
-    maps: list[SurfaceMap] | tuple[SurfaceMap, ...],
+    maps: Sequence[SurfaceMap],
     depth: int | None,
     new: torch.Tensor | None = None,
 ) -> Material | None:
     """What a run writes (None when it is the 8-bit image alone): ``colour`` (C, H, W, as
     modelled: over white) where ``new`` (H, W; None: everywhere), elsewhere ``image``'s own
     values; alpha and ``maps`` read at ``places``."""
-    if not maps and not image.alpha and (depth or image.depth) == 8:
+    if not writes_more(image, maps, depth):
         return None
     copied = carried(image, places)
     alpha = copied.alpha_plane()
@@ -200,16 +206,13 @@ def carried(found: SurfaceMap, places: torch.Tensor) -> SurfaceMap:
 
 
 def resampled_map(found: SurfaceMap, height: int, width: int) -> SurfaceMap:
-    """``found`` resampled (bilinear, antialiased when it shrinks); a normal map as
-    vectors, renormalised to unit length."""
-    values = found.values
+    """``found`` resampled by texsynth's one resampler; a normal map's vectors then
+    renormalised to unit length (colours are vectors / 2 + 1/2, so interpolating the colours
+    interpolates the vectors: only their length needs mending)."""
+    out = resample(found.values, height, width)
     if found.normal:
-        values = torch.cat([normal_vectors(values), values[3:]])
-    out = F.interpolate(values[None], size=(height, width), mode="bilinear", antialias=True,
-                        align_corners=False)[0]  # fmt: skip
-    if found.normal:
-        out = torch.cat([normal_colours(out[:3]), out[3:]])
-    return found.with_values(out.clamp(0, 1))
+        out = torch.cat([normal_colours(normal_vectors(out)), out[3:]])
+    return found.with_values(out)
 
 
 @dataclass(frozen=True)
@@ -224,10 +227,6 @@ class Material:
 
     def depth_of(self, found: SurfaceMap) -> int:
         return self.depth or found.depth
-
-    def map_output(self, output: Path, found: SurfaceMap) -> Path:
-        """Where a map is written: beside ``output``, in its format, named after both."""
-        return map_output(output, found.name)
 
     def writers(self, output: Path) -> list[tuple[Path, Writer]]:
         """The writers of the main image at ``output`` and of each map beside it."""
@@ -267,4 +266,5 @@ __all__ = [
     "read_at",
     "read_maps",
     "resampled_map",
+    "writes_more",
 ]

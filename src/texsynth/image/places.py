@@ -4,13 +4,13 @@ the output's patch around it (the maps of a material are then read there,
 
 Patches (``PLACE_PATCH`` px square) are compared in their first ``PLACE_COMPONENTS``
 principal components. Comparing every output patch with every source patch costs 18 s at
-256² and five minutes at 512² on two cores (measured), so the search is PatchMatch's (Barnes et al.
-2009, "PatchMatch"): each pixel starts from the best of a sparse grid of source patches
-(an exact search over every g-th patch, g chosen so that the grid holds at most
-``PLACE_CANDIDATES``), then, for ``PLACE_SWEEPS`` sweeps, takes its neighbours' matches
-moved by one pixel where they fit better (coherent copies spread) and tries matches at
-random around its own, in a window that halves from g px down to one. Random draws come
-from a fixed seed: the same images give the same places.
+256² and five minutes at 512² on two cores (measured), so the search is PatchMatch's
+(Barnes et al. 2009, "PatchMatch"): each pixel starts from the best of a sparse grid of
+source patches (an exact search over every g-th patch, g chosen so that the grid holds at
+most ``PLACE_CANDIDATES``), then, for ``PLACE_SWEEPS`` sweeps, takes its neighbours'
+matches moved by one pixel where they fit better (coherent copies spread) and tries
+matches at random around its own, in a window that halves from g px down to one. Random
+draws come from a fixed seed: the same images give the same places.
 """
 
 from __future__ import annotations

@@ -25,12 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from .. import __version__
 from ..core.errors import TexsynthError
 from ..core.provenance import fingerprint
 from ..core.stimuli import Control
+from ..image import formats
 from ..image.io import load_image, to_pil
 from ..image.material import Material, SurfaceMap
 
@@ -106,11 +108,11 @@ class ControlResult:
         }
 
     def record(self, source: torch.Tensor) -> dict[str, Any]:
-        deep = {"material": {"depth": 16, "alpha": False, "maps": []}} if self.depth == 16 else {}
+        material = written_material(self.saved, self.depth)
         return {
             "texsynth_version": __version__,
             "control": self.control.as_dict(),
-            **deep,
+            **({"material": material.record()} if material is not None else {}),
             "inputs": self.inputs,
             "facts": self.facts(source),
         }
@@ -118,8 +120,14 @@ class ControlResult:
 
 def quantised(pixels: torch.Tensor, depth: int) -> torch.Tensor:
     """``pixels`` as a ``depth``-bit file holds them (clipped to [0, 1]), as float64."""
-    top = 2**depth - 1
-    return (pixels.double().clamp(0, 1) * top + 0.5).floor() / top
+    held = formats.quantised(pixels.detach().cpu().double().numpy(), depth)
+    return torch.from_numpy(held.astype(np.float64) / (2**depth - 1))
+
+
+def written_material(image: torch.Tensor, depth: int) -> Material | None:
+    """A 16-bit image's control is written at 16 bits (its alpha is not kept: a control has
+    none of the image's structure); an 8-bit one's is the 8-bit image alone."""
+    return None if depth == 8 else Material(SurfaceMap("control", image, depth, False, False))
 
 
 def make_control(control: Control) -> tuple[ControlResult, torch.Tensor]:
@@ -150,11 +158,7 @@ class MadeControl:
 
     @property
     def material(self) -> Material | None:
-        """A 16-bit image's control is written at 16 bits (its alpha is not kept: a control
-        has none of the image's structure)."""
-        if self.depth == 8:
-            return None
-        return Material(SurfaceMap("control", self.image, self.depth, False, False))
+        return written_material(self.image, self.depth)
 
     def record(self) -> dict[str, Any]:
         return self.recorded

@@ -41,6 +41,7 @@ from ..image.material import (
     map_memory,
     read_maps,
     resampled_map,
+    writes_more,
 )
 from ..image.places import nearest_places
 from ..optimize.lbfgs import Callback
@@ -181,8 +182,8 @@ def synthesised_material(
         deep = depth or target.depth
         return None if deep == 8 else Material(SurfaceMap("", image, deep, False, False))
     surface = as_map(source, source.name, normal=False)
-    if not maps and not surface.alpha and (depth or surface.depth) == 8:
-        return None
+    if not writes_more(surface, maps, depth):
+        return None  # before the search for places, which only the maps and alpha need
     places = nearest_places(image, source.pixels, wrap=tileable)
     return made_material(image, surface, places, maps, depth)
 
